@@ -1,0 +1,175 @@
+"""ysv-graph: the command line. A thin layer over build, validation and querying.
+
+Exit codes (as pySHACL): 0 success / conforms, 1 the data does not conform to the shapes, 2 an error
+(bad curated data, a missing file, a bad query).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .vocab import DEFAULT_BASE, Base
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _build(args) -> int:
+    from . import build, loading
+
+    try:
+        base = Base(args.base)
+    except ValueError as exc:
+        err.print(f"ysv-graph: --base: {exc}", markup=False)
+        return EXIT_ERROR
+    with err.status("building…") as status:
+        try:
+            result = build.run(Path(args.data), Path(args.out), base,
+                               on_stage=lambda name: status.update(f"{name}…"))
+        except loading.DataErrors as exc:
+            for error in exc.errors:
+                err.print(str(error), markup=False)
+            err.print(f"ysv-graph: {len(exc.errors)} error(s) in the curated data; {args.out}/ left unchanged",
+                      markup=False)
+            return EXIT_ERROR
+        except build.ValidationFailed as exc:
+            for violation in exc.result.violations:
+                err.print(f"violation: {violation}", markup=False)
+            err.print(f"ysv-graph: {len(exc.result.violations)} SHACL violation(s); {args.out}/ left unchanged",
+                      markup=False)
+            return EXIT_INVALID
+    table = Table(title=f"ysv-graph build → {args.out}/", show_header=True)
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, seconds in result.timings.items():
+        table.add_row(name, f"{seconds:.3f}")
+    for name, count in result.counts.items():
+        table.add_row(name, str(count))
+    out.print(table)
+    return EXIT_OK
+
+
+def _validate(args) -> int:
+    from rdflib import Graph
+
+    from . import validation
+
+    path = Path(args.file)
+    if not path.is_file():
+        err.print(f"ysv-graph: validate: no such file: {path}", markup=False)
+        return EXIT_ERROR
+    try:
+        data = Graph().parse(path)
+    except Exception as exc:  # noqa: BLE001 - any parser error is a bad input
+        err.print(f"ysv-graph: validate: cannot parse {path}: {exc}", markup=False)
+        return EXIT_ERROR
+    result = validation.validate(data, validation.load_shapes(Base(args.base)))
+    for violation in result.violations:
+        out.print(f"violation: {violation}", markup=False)
+    out.print(f"{path}: {'conforms' if result.conforms else f'{len(result.violations)} violation(s)'} "
+              f"({len(data)} triples)", markup=False)
+    return EXIT_OK if result.conforms else EXIT_INVALID
+
+
+def _query(args) -> int:
+    import pyoxigraph as ox
+
+    from . import querying
+
+    try:
+        path = querying.resolve(args.query)
+        store = querying.open_store(Path(args.out))
+        result = querying.run(store, path.read_text(encoding="utf-8"), Base(args.base))
+    except (FileNotFoundError, OSError) as exc:
+        err.print(f"ysv-graph: query: {exc}", markup=False)
+        return EXIT_ERROR
+    except SyntaxError as exc:
+        err.print(f"ysv-graph: query: {path}: {exc}", markup=False)
+        return EXIT_ERROR
+    if args.format == "csv":
+        sys.stdout.write(querying.to_csv(result))
+    elif args.format == "json":
+        sys.stdout.write(querying.to_json(result) + "\n")
+    elif result.kind == "graph":
+        sys.stdout.write(ox.serialize(result.triples, format=ox.RdfFormat.TURTLE).decode("utf-8"))
+    elif result.kind == "ask":
+        out.print("yes" if result.boolean else "no")
+    else:
+        table = Table(title=path.stem, show_lines=False)
+        for var in result.variables:
+            table.add_column(var, overflow="fold")
+        for row in result.rows:
+            table.add_row(*(querying.term_text(t) for t in row))
+        out.print(table)
+        out.print(f"{len(result.rows)} row(s)")
+    return EXIT_OK
+
+
+def _stats(args) -> int:
+    from . import querying
+
+    try:
+        store = querying.open_store(Path(args.out))
+    except OSError as exc:
+        err.print(f"ysv-graph: stats: {exc}", markup=False)
+        return EXIT_ERROR
+    graphs = querying.run(store, """
+        SELECT ?g (COUNT(*) AS ?triples) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g""")
+    classes = querying.run(store, """
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?class (COUNT(DISTINCT ?s) AS ?things) WHERE {
+          GRAPH ?g { ?s a ?class } FILTER(!STRENDS(STR(?g), "/ontology") && !STRENDS(STR(?g), "/entailments"))
+        } GROUP BY ?class ORDER BY DESC(?things) ?class""")
+    for title, result in (("named graphs", graphs), ("asserted classes", classes)):
+        table = Table(title=title)
+        for var in result.variables:
+            table.add_column(var)
+        for row in result.rows:
+            table.add_row(*(querying.term_text(t) for t in row))
+        out.print(table)
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ysv-graph", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"ysv-graph {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build the graph from the curated data into out/")
+    b.add_argument("--data", default="data", help="folder of curated YAML (default: data)")
+    b.add_argument("--out", default="out", help="output folder (default: out)")
+    b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
+    b.set_defaults(func=_build)
+
+    v = sub.add_parser("validate", help="validate an RDF file against shapes/ (exit 0 conforms, 1 not, 2 error)")
+    v.add_argument("file", nargs="?", default="out/ysv.ttl")
+    v.add_argument("--base", default=DEFAULT_BASE)
+    v.set_defaults(func=_validate)
+
+    q = sub.add_parser("query", help="run a shipped query (queries/NAME.rq) or a .rq file against out/")
+    q.add_argument("query")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--out", default="out")
+    q.add_argument("--base", default=DEFAULT_BASE)
+    q.set_defaults(func=_query)
+
+    s = sub.add_parser("stats", help="count triples per named graph and things per class in out/")
+    s.add_argument("--out", default="out")
+    s.set_defaults(func=_stats)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

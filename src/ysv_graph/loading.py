@@ -1,0 +1,432 @@
+"""Stage 1: load the curated YAML and check it against the schema.
+
+Every mistake becomes a DataError that names the file, the line and the field. Nothing downstream sees
+records that did not pass.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .schema import KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
+
+URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+YEAR_RE = re.compile(r"^[0-9]{4}$")
+FINANCIAL_YEAR_RE = re.compile(r"^([0-9]{4})-([0-9]{4})$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+INT_RE = re.compile(r"^-?[0-9]+$")
+NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+class DataError(Exception):
+    """A mistake in the curated data, located to file, line and field."""
+
+    def __init__(self, path: Path | str, line: int, field_name: str, message: str):
+        super().__init__(f"{path}:{line}: {field_name}: {message}")
+        self.path, self.line, self.field, self.message = str(path), line, field_name, message
+
+
+class DataErrors(Exception):
+    def __init__(self, errors: list[DataError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class Source:
+    id: str
+    path: Path
+    values: dict[str, Any]
+
+
+@dataclass
+class Record:
+    kind: str
+    key: str
+    values: dict[str, Any]
+    source: str  # id of the folder's source document
+    path: Path
+    line: int
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    @property
+    def sources(self) -> list[str]:
+        """The folder's document first, then any further documents named by the record."""
+        return [self.source] + [s for s in self.values.get("sources", []) if s != self.source]
+
+
+@dataclass
+class Curated:
+    """Everything that passed the checks."""
+
+    sources: dict[str, Source]
+    records: dict[str, dict[str, Record]]  # kind -> key -> record
+
+    def of(self, kind: str) -> list[Record]:
+        return [self.records[kind][k] for k in sorted(self.records.get(kind, {}))]
+
+    def find(self, key: str) -> Record | None:
+        for kind in self.records.values():
+            if key in kind:
+                return kind[key]
+        return None
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.records.values())
+
+
+# --- YAML with line numbers -------------------------------------------------------------------------------------
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Reader:
+    def __init__(self, path: Path, display: str, errors: list[DataError]):
+        self.path, self.display, self.errors = path, display, errors
+
+    def error(self, line: int, field_name: str, message: str) -> None:
+        self.errors.append(DataError(self.display, line, field_name, message))
+
+    def compose(self) -> yaml.Node | None:
+        try:
+            with self.path.open(encoding="utf-8") as handle:
+                return yaml.compose(handle, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            self.error(line, "yaml", f"not valid YAML: {exc.problem or exc.context}")
+        except UnicodeDecodeError as exc:
+            self.error(1, "yaml", f"not UTF-8 text: {exc.reason}")
+        return None
+
+    def mapping(self, node: yaml.Node, field_name: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(_line(node), field_name, "expected a mapping of field: value")
+            return None
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self.error(_line(key_node), field_name, "field names must be plain words")
+                continue
+            if key in out:
+                self.error(_line(key_node), key, "given twice in the same record")
+                continue
+            out[key] = (key_node, value_node)
+        return out
+
+    # -- scalar conversion --------------------------------------------------------------------------------------
+    def scalar(self, node: yaml.Node, name: str, spec: Field) -> Any:
+        line = _line(node)
+        if spec.type == "elements":
+            return self.element(node, name)
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(line, name, f"expected a single {spec.type} value")
+            return None
+        raw = node.value.strip() if isinstance(node.value, str) else node.value
+        if raw == "" or node.tag == "tag:yaml.org,2002:null":
+            self.error(line, name, "is empty")
+            return None
+        kind = spec.type
+        if kind in ("str", "text", "enum", "ref", "source"):
+            value = " ".join(raw.split()) if kind == "str" else raw
+            if kind == "enum" and value not in spec.choices:
+                self.error(line, name, f"'{value}' is not one of: {', '.join(spec.choices)}")
+                return None
+            if kind in ("ref", "source") and not re.match(KEY_PATTERNS["id"], value) \
+                    and not re.match(KEY_PATTERNS["code"], value):
+                self.error(line, name, f"'{value}' is not a valid id")
+                return None
+            if spec.pattern and not re.match(spec.pattern, value):
+                self.error(line, name, f"'{value}' does not match the pattern {spec.pattern}")
+                return None
+            return value
+        if kind == "url":
+            if not URL_RE.match(raw):
+                self.error(line, name, f"'{raw}' is not a web address (http:// or https://)")
+                return None
+            return raw
+        if kind == "legislation":
+            if not re.match(KEY_PATTERNS["uri"], raw):
+                self.error(line, name, f"'{raw}' is not a legislation.gov.uk /id/ URI")
+                return None
+            return raw
+        if kind == "bool":
+            if node.tag != "tag:yaml.org,2002:bool":
+                self.error(line, name, f"'{raw}' is not true or false")
+                return None
+            return raw.lower() in ("true", "yes", "on")
+        if kind == "int":
+            if not INT_RE.match(raw) or int(raw) < 0:
+                self.error(line, name, f"'{raw}' is not a whole number of 0 or more")
+                return None
+            return int(raw)
+        if kind == "number":
+            cleaned = raw.replace("_", "")
+            if not NUMBER_RE.match(cleaned):
+                self.error(line, name, f"'{raw}' is not a number")
+                return None
+            return int(cleaned) if INT_RE.match(cleaned) else cleaned
+        if kind == "year":
+            if not YEAR_RE.match(raw):
+                self.error(line, name, f"'{raw}' is not a year such as 2019")
+                return None
+            return int(raw)
+        if kind == "financial_year":
+            match = FINANCIAL_YEAR_RE.match(raw)
+            if not match or int(match.group(2)) != int(match.group(1)) + 1:
+                self.error(line, name, f"'{raw}' is not a financial year such as 2023-2024")
+                return None
+            return raw
+        if kind == "date":
+            if not DATE_RE.match(raw):
+                self.error(line, name, f"'{raw}' is not a date written YYYY-MM-DD")
+                return None
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                self.error(line, name, f"'{raw}' is not a real calendar date")
+                return None
+        raise AssertionError(f"unknown field type {kind}")  # pragma: no cover - schema bug
+
+    def element(self, node: yaml.Node, name: str) -> dict[str, str] | None:
+        fields = self.mapping(node, name)
+        if fields is None:
+            return None
+        out: dict[str, str] = {}
+        for key in ("id", "label"):
+            if key not in fields:
+                self.error(_line(node), f"{name}.{key}", "is required")
+                return None
+        for key, (key_node, value_node) in fields.items():
+            if key not in ("id", "label"):
+                self.error(_line(key_node), f"{name}.{key}", "is not a field of a definition element")
+                return None
+            value = self.scalar(value_node, f"{name}.{key}", Field("str"))
+            if value is None:
+                return None
+            out[key] = value
+        if not re.match(KEY_PATTERNS["id"], out["id"]):
+            self.error(_line(node), f"{name}.id", f"'{out['id']}' is not a valid id")
+            return None
+        return out
+
+    def value(self, node: yaml.Node, name: str, spec: Field) -> Any:
+        if spec.many:
+            if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+                return []
+            if not isinstance(node, yaml.SequenceNode):
+                self.error(_line(node), name, "expected a list, e.g. [a, b]")
+                return None
+            items = [self.scalar(item, name, spec) for item in node.value]
+            if any(item is None for item in items):
+                return None
+            seen: set[str] = set()
+            for item, item_node in zip(items, node.value):
+                marker = repr(item)
+                if marker in seen:
+                    self.error(_line(item_node), name, f"'{item}' is listed twice")
+                    return None
+                seen.add(marker)
+            return items
+        return self.scalar(node, name, spec)
+
+    def fields(self, node: yaml.Node, specs: dict[str, Field], where: str) -> tuple[dict[str, Any], dict[str, int]]:
+        values: dict[str, Any] = {}
+        lines: dict[str, int] = {}
+        fields = self.mapping(node, where)
+        if fields is None:
+            return values, lines
+        for name, (key_node, value_node) in fields.items():
+            spec = specs.get(name)
+            if spec is None:
+                self.error(_line(key_node), name, f"is not a field of {where}")
+                continue
+            value = self.value(value_node, name, spec)
+            if value is not None:
+                values[name] = value
+                lines[name] = _line(key_node)
+        for name, spec in specs.items():
+            if spec.required and name not in fields:
+                self.error(_line(node), name, f"is required in {where}")
+        return values, lines
+
+
+# --- the whole folder ---------------------------------------------------------------------------------------------
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def load(data_dir: Path) -> Curated:
+    """Read every folder under data_dir; raise DataErrors listing every mistake found."""
+    data_dir = Path(data_dir)
+    errors: list[DataError] = []
+    if not data_dir.is_dir():
+        raise DataErrors([DataError(data_dir, 0, "data", "no such folder")])
+    sources: dict[str, Source] = {}
+    records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
+    where_defined: dict[str, Record] = {}
+
+    folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for folder in folders:
+        display = _display(folder, data_dir)
+        if not re.match(KEY_PATTERNS["id"], folder.name):
+            errors.append(DataError(display, 0, "folder", f"'{folder.name}' is not a valid source id"))
+            continue
+        source_file = folder / "source.yaml"
+        if not source_file.is_file():
+            errors.append(DataError(display, 0, "source.yaml", "every source folder needs a source.yaml"))
+            continue
+        reader = _Reader(source_file, _display(source_file, data_dir), errors)
+        root = reader.compose()
+        if root is None:
+            continue
+        top = reader.mapping(root, "source.yaml")
+        if top is None:
+            continue
+        if set(top) != {"source"}:
+            for name, (key_node, _) in top.items():
+                if name != "source":
+                    reader.error(_line(key_node), name, "source.yaml holds only 'source:'")
+            if "source" not in top:
+                reader.error(_line(root), "source", "is required in source.yaml")
+                continue
+        values, _lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
+        sources[folder.name] = Source(folder.name, source_file, values)
+
+        for path in sorted(folder.glob("*.yaml")):
+            if path.name == "source.yaml":
+                continue
+            _load_file(path, _display(path, data_dir), folder.name, records, where_defined, errors)
+        for path in sorted(folder.glob("*.yml")):
+            errors.append(DataError(_display(path, data_dir), 0, "file", "name data files *.yaml, not *.yml"))
+
+    curated = Curated(sources, records)
+    if not errors:
+        _check_references(curated, errors)
+        _check_consistency(curated, errors)
+    if errors:
+        raise DataErrors(errors)
+    return curated
+
+
+def _load_file(path: Path, display: str, source_id: str, records: dict[str, dict[str, Record]],
+               where_defined: dict[str, Record], errors: list[DataError]) -> None:
+    reader = _Reader(path, display, errors)
+    root = reader.compose()
+    if root is None:
+        return
+    if isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null":
+        return  # an empty file
+    top = reader.mapping(root, "the file")
+    if top is None:
+        return
+    for kind_name, (key_node, list_node) in top.items():
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            reader.error(_line(key_node), kind_name, f"is not a kind of record (kinds: {', '.join(KINDS)})")
+            continue
+        if not isinstance(list_node, yaml.SequenceNode):
+            reader.error(_line(list_node), kind_name, "expected a list of records, each starting with '- '")
+            continue
+        specs = {kind.key: Field("str", True), **kind.fields}
+        for item in list_node.value:
+            n_errors = len(errors)
+            values, lines = reader.fields(item, specs, f"a record of {kind_name}")
+            if len(errors) > n_errors or kind.key not in values:
+                continue
+            key = values.pop(kind.key)
+            if not re.match(KEY_PATTERNS[kind.key], key):
+                reader.error(lines[kind.key], kind.key, f"'{key}' is not a valid {kind.key}")
+                continue
+            record = Record(kind_name, key, values, source_id, path, _line(item), lines)
+            record.display = display  # type: ignore[attr-defined]
+            earlier = where_defined.get(key)
+            if earlier is not None:
+                reader.error(lines[kind.key], kind.key,
+                             f"'{key}' is already defined at {earlier.display}:{earlier.line}")  # type: ignore
+                continue
+            where_defined[key] = record
+            records[kind_name][key] = record
+
+
+def _err(record: Record, name: str, message: str) -> DataError:
+    return DataError(record.display, record.lines.get(name, record.line), name, message)  # type: ignore
+
+
+def _check_references(curated: Curated, errors: list[DataError]) -> None:
+    legislation = curated.records["legislation"]
+    for kind_name, kind in KINDS.items():
+        for record in curated.of(kind_name):
+            for name, spec in kind.fields.items():
+                if name not in record.values:
+                    continue
+                values = record.values[name] if spec.many else [record.values[name]]
+                for value in values:
+                    if spec.type == "source" and value not in curated.sources:
+                        errors.append(_err(record, name, f"no source folder is called '{value}'"))
+                    elif spec.type == "legislation" and value not in legislation:
+                        errors.append(_err(record, name, f"'{value}' is not declared under legislation:"))
+                    elif spec.type == "ref":
+                        target = curated.find(value)
+                        if target is None:
+                            errors.append(_err(record, name, f"unknown id '{value}'"))
+                        elif target.kind not in spec.refs:
+                            errors.append(_err(record, name, f"'{value}' is a record of {target.kind}, "
+                                                             f"expected one of: {', '.join(spec.refs)}"))
+    for source in curated.sources.values():
+        publisher = source.values.get("publisher")
+        if publisher and publisher not in curated.records["organisations"]:
+            errors.append(DataError(str(source.path), 0, "publisher", f"unknown organisation '{publisher}'"))
+
+
+def _check_consistency(curated: Curated, errors: list[DataError]) -> None:
+    """Rules within one record that the schema table cannot express."""
+    for record in curated.of("figures"):
+        start, end = record.get("period_start"), record.get("period_end")
+        periods = [bool(start or end), "year" in record.values, "financial_year" in record.values]
+        if sum(periods) > 1:
+            errors.append(_err(record, "year", "give one period: period_start/period_end, year or financial_year"))
+        if bool(start) != bool(end):
+            errors.append(_err(record, "period_start" if not start else "period_end",
+                               "period_start and period_end go together"))
+        if start and end and end < start:
+            errors.append(_err(record, "period_end", "ends before it starts"))
+        if "area" in record.values and "area_description" in record.values:
+            errors.append(_err(record, "area_description", "give area or area_description, not both"))
+    for record in curated.of("recommendations"):
+        if record.get("status") == "described":
+            for name in ("label", "statement"):
+                if name not in record.values:
+                    errors.append(_err(record, "status", f"a described recommendation needs a {name}"))
+        elif "statement" in record.values:
+            errors.append(_err(record, "statement", "an undescribed recommendation has no known statement"))
+    for record in curated.of("inspections"):
+        named, stated = len(record.get("inspected_areas", [])), record.get("areas_inspected", 0)
+        if named > stated:
+            errors.append(_err(record, "inspected_areas", f"names {named} areas but areas_inspected is {stated}"))
+        with_vru, without = record.get("areas_with_vru"), record.get("areas_without_vru")
+        if with_vru is not None and without is not None and with_vru + without != stated:
+            errors.append(_err(record, "areas_with_vru",
+                               f"{with_vru} with a VRU + {without} without is not {stated}"))
+    for record in curated.of("definitions"):
+        lo, hi = record.get("min_age"), record.get("max_age")
+        if lo is not None and hi is not None and lo > hi:
+            errors.append(_err(record, "min_age", "is above max_age"))
+    for record in curated.of("forces"):
+        if record.get("territorial") and "area" not in record.values:
+            errors.append(_err(record, "area", "a territorial force needs its police force area"))

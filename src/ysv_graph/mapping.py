@@ -1,0 +1,446 @@
+"""Stage 2: map checked records to RDF with rdflib.
+
+Each source document's records become one named graph. Nothing here reads files: the input is the output of
+loading.load(). Every thing we describe gets an rdfs:label in English and a dct:source to its document(s);
+key superclass types are asserted too, so the asserted graph is useful (and valid) without a reasoner.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO, SKOS, VOID, XSD
+
+from .loading import Curated, Record
+from .vocab import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
+
+OGL = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+
+ORG_KIND_TYPES = {
+    "government-department": (SDO.GovernmentOrganization, ORG.FormalOrganization),
+    "inspectorate": (SDO.GovernmentOrganization, ORG.FormalOrganization),
+    "prosecutor": (SDO.GovernmentOrganization, ORG.FormalOrganization),
+    "charity": (SDO.NGO, ORG.FormalOrganization),
+    "professional-body": (ORG.FormalOrganization,),
+    "partnership": (ORG.OrganizationalCollaboration,),
+    "other": (),
+}
+
+
+@dataclass
+class Mapped:
+    """The asserted data: one graph per source document, and one for the dataset's own description."""
+
+    base: Base
+    graphs: dict[URIRef, Graph] = field(default_factory=dict)
+
+    def union(self) -> Graph:
+        out = Graph()
+        for graph in self.graphs.values():
+            for triple in graph:
+                out.add(triple)
+        return out
+
+    @property
+    def metadata_graph(self) -> URIRef:
+        return self.base.graph["metadata"]
+
+
+def en(text: str) -> Literal:
+    return Literal(" ".join(str(text).split()), lang="en")
+
+
+class _Mapper:
+    def __init__(self, curated: Curated, base: Base):
+        self.curated, self.base = curated, base
+        self.ysv = base.ysv
+        self.mapped = Mapped(base)
+
+    # -- IRIs -------------------------------------------------------------------------------------------------
+    def iri(self, key: str) -> URIRef:
+        record = self.curated.find(key)
+        if record is None:
+            raise KeyError(key)  # the loader has checked every reference
+        return self.record_iri(record)
+
+    def record_iri(self, record: Record) -> URIRef:
+        if record.kind == "areas":
+            return ONS_GEO[record.key]
+        if record.kind == "legislation":
+            return URIRef(record.key)
+        return self.base.id[f"{ID_SEGMENTS[record.kind]}/{record.key}"]
+
+    def source_iri(self, source_id: str) -> URIRef:
+        return self.base.id[f"source/{source_id}"]
+
+    def graph_for(self, source_id: str) -> Graph:
+        name = self.base.graph[f"source/{source_id}"]
+        if name not in self.mapped.graphs:
+            self.mapped.graphs[name] = Graph(identifier=name)
+        return self.mapped.graphs[name]
+
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def start(self, record: Record, *types: URIRef, label: str | None = None) -> tuple[Graph, URIRef]:
+        g = self.graph_for(record.source)
+        s = self.record_iri(record)
+        for t in types:
+            g.add((s, RDF.type, t))
+        g.add((s, RDFS.label, en(label if label is not None else record.get("name") or record.get("title")
+                                 or record.get("label"))))
+        for source_id in record.sources:
+            g.add((s, DCTERMS.source, self.source_iri(source_id)))
+        if record.get("note"):
+            g.add((s, SKOS.editorialNote, en(record.get("note"))))
+        return g, s
+
+    def refs(self, g: Graph, s: URIRef, p: URIRef, record: Record, name: str) -> None:
+        values = record.get(name)
+        if values is None:
+            return
+        for value in values if isinstance(values, list) else [values]:
+            g.add((s, p, self.iri(value)))
+
+    # -- the kinds --------------------------------------------------------------------------------------------
+    def run(self) -> Mapped:
+        for source in sorted(self.curated.sources.values(), key=lambda s: s.id):
+            self.source(source)
+        for kind in ("organisations", "groups", "people", "areas", "forces", "vrus", "reports", "sections",
+                     "inspections", "activities", "themes", "findings", "recommendations", "responses",
+                     "response_statements", "figures", "instruments", "legislation", "definitions"):
+            method = getattr(self, kind)
+            for record in self.curated.of(kind):
+                method(record)
+        self.metadata()
+        return self.mapped
+
+    def source(self, source) -> None:
+        v = source.values
+        g = self.graph_for(source.id)
+        s = self.source_iri(source.id)
+        g.add((s, RDF.type, self.ysv.SourceDocument))
+        g.add((s, RDF.type, FOAF.Document))
+        g.add((s, RDFS.label, en(v["title"])))
+        g.add((s, DCTERMS.title, en(v["title"])))
+        g.add((s, SDO.url, URIRef(v["url"])))
+        for url in v.get("alternate_urls", []):
+            g.add((s, SDO.url, URIRef(url)))
+        g.add((s, DCTERMS.publisher,
+               self.iri(v["publisher"]) if v.get("publisher") else en(v["publisher_name"])))
+        if v.get("issued"):
+            g.add((s, DCTERMS.issued, Literal(v["issued"], datatype=XSD.date)))
+        g.add((s, DCTERMS.type, en(v["kind"])))
+        if v.get("note"):
+            g.add((s, SKOS.editorialNote, en(v["note"])))
+
+    def organisations(self, r: Record) -> None:
+        kind = r.get("kind")
+        types = (self.ysv.PoliceAndCrimeCommissioner,) if kind == "police-and-crime-commissioner" \
+            else ORG_KIND_TYPES[kind]
+        g, s = self.start(r, ORG.Organization, *types)
+        g.add((s, SKOS.prefLabel, en(r.get("name"))))
+        if r.get("acronym"):
+            g.add((s, SKOS.altLabel, en(r.get("acronym"))))
+        if r.get("govuk_slug"):
+            g.add((s, RDFS.seeAlso, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")))
+        if r.get("homepage"):
+            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))))
+        self.refs(g, s, SDO.areaServed, r, "area")
+
+    def groups(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.OrganisationGroup, FOAF.Group)
+        if r.get("description"):
+            g.add((s, DCTERMS.description, en(r.get("description"))))
+
+    def people(self, r: Record) -> None:
+        g, s = self.start(r, FOAF.Person, PROV.Agent)
+        g.add((s, FOAF.name, en(r.get("name"))))
+        if r.get("role"):
+            g.add((s, SDO.jobTitle, en(r.get("role"))))
+        self.refs(g, s, ORG.memberOf, r, "member_of")
+
+    def areas(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.PoliceForceArea, DCTERMS.Location)
+        g.add((s, SKOS.notation, Literal(r.key)))
+        g.add((s, self.ysv.country, en(r.get("country"))))
+
+    def forces(self, r: Record) -> None:
+        types = (self.ysv.TerritorialPoliceForce,) if r.get("territorial") else ()
+        g, s = self.start(r, self.ysv.PoliceForce, *types, ORG.Organization)
+        g.add((s, SKOS.prefLabel, en(r.get("name"))))
+        g.add((s, self.ysv.policeUkId, Literal(r.key)))
+        self.refs(g, s, SDO.areaServed, r, "area")
+
+    def vrus(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.ViolenceReductionUnit, ORG.Organization)
+        if r.get("name_known", True):
+            g.add((s, SKOS.prefLabel, en(r.get("name"))))
+        else:
+            g.add((s, self.ysv.nameKnown, Literal(False)))
+        self.refs(g, s, SDO.areaServed, r, "area")
+        g.add((s, self.ysv.fundingStartYear, Literal(str(r.get("funded_from")), datatype=XSD.gYear)))
+        if r.get("homepage"):
+            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))))
+
+    def reports(self, r: Record) -> None:
+        cls = self.ysv.InspectionReport if r.get("kind") == "inspection-report" else self.ysv.ResearchReport
+        g, s = self.start(r, cls, self.ysv.Publication)
+        g.add((s, DCTERMS.title, en(r.get("title"))))
+        self.refs(g, s, DCTERMS.publisher, r, "publisher")
+        g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)))
+        for url in r.get("urls"):
+            g.add((s, SDO.url, URIRef(url)))
+        if r.get("licence"):
+            g.add((s, DCTERMS.license, URIRef(r.get("licence"))))
+        self.refs(g, s, self.ysv.companionOf, r, "companion_of")
+        self.refs(g, s, PROV.wasGeneratedBy, r, "inspection")
+        if r.get("recommendations_stated") is not None:
+            g.add((s, self.ysv.statedRecommendationCount,
+                   Literal(r.get("recommendations_stated"), datatype=XSD.nonNegativeInteger)))
+        if r.get("description"):
+            g.add((s, DCTERMS.description, en(r.get("description"))))
+
+    def sections(self, r: Record) -> None:
+        number = r.get("number")
+        label = f"{number} {r.get('title')}" if number else r.get("title")
+        g, s = self.start(r, self.ysv.ReportSection, label=label)
+        g.add((s, DCTERMS.title, en(r.get("title"))))
+        if number:
+            g.add((s, DCTERMS.identifier, Literal(number)))
+        g.add((s, DCTERMS.isPartOf, self.iri(r.get("parent") or r.get("report"))))
+        if r.get("parent"):
+            # every section is also part of the report itself, so a one-hop query finds all of them
+            g.add((s, DCTERMS.isPartOf, self.iri(r.get("report"))))
+        g.add((s, SDO.position, Literal(r.get("order"), datatype=XSD.integer)))
+        self.refs(g, s, self.ysv.theme, r, "theme")
+
+    def inspections(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.Inspection, PROV.Activity)
+        self.refs(g, s, PROV.wasAssociatedWith, r, "carried_out_by")
+        for name, prop in (("areas_inspected", self.ysv.areasInspected),
+                           ("areas_with_vru", self.ysv.areasInspectedWithVRU),
+                           ("areas_without_vru", self.ysv.areasInspectedWithoutVRU)):
+            if r.get(name) is not None:
+                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)))
+        self.refs(g, s, self.ysv.inspectedArea, r, "inspected_areas")
+        status = {"unknown": "MembershipUnknown", "partial": "MembershipPartial", "complete": "MembershipComplete"}
+        g.add((s, self.ysv.inspectedAreasStatus, self.ysv[status[r.get("inspected_areas_status")]]))
+        if r.get("description"):
+            g.add((s, DCTERMS.description, en(r.get("description"))))
+
+    def activities(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.InspectionActivity, PROV.Activity)
+        self.refs(g, s, self.ysv.partOfInspection, r, "inspection")
+        g.add((s, DCTERMS.description, en(r.get("description"))))
+        self.refs(g, s, PROV.wasAssociatedWith, r, "carried_out_by")
+        if r.get("participants"):
+            g.add((s, self.ysv.participants, en(r.get("participants"))))
+
+    def themes(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.Theme, SKOS.Concept)
+        scheme = self.base.id["scheme/themes"]
+        g.add((s, SKOS.prefLabel, en(r.get("label"))))
+        g.add((s, SKOS.definition, en(r.get("definition"))))
+        g.add((s, SKOS.inScheme, scheme))
+        if r.get("top"):
+            g.add((s, SKOS.topConceptOf, scheme))
+        self.refs(g, s, SKOS.broader, r, "broader")
+        self.refs(g, s, SKOS.related, r, "related")
+        self.refs(g, s, SDO.subjectOf, r, "section")
+
+    def findings(self, r: Record) -> None:
+        types = (self.ysv.HeadlineFinding,) if r.get("level") == "headline" else ()
+        g, s = self.start(r, self.ysv.Finding, *types)
+        g.add((s, DCTERMS.description, en(r.get("statement"))))
+        self.refs(g, s, self.ysv.reportedIn, r, "report")
+        self.refs(g, s, self.ysv.inSection, r, "section")
+        self.refs(g, s, self.ysv.theme, r, "themes")
+        self.refs(g, s, self.ysv.concerns, r, "concerns")
+        self.refs(g, s, self.ysv.instrument, r, "instruments")
+
+    def recommendations(self, r: Record) -> None:
+        described = r.get("status") == "described"
+        label = r.get("label") or f"Recommendation whose content is unknown ({r.key})"
+        g, s = self.start(r, self.ysv.Recommendation, label=label)
+        g.add((s, self.ysv.descriptionStatus, self.ysv.Described if described else self.ysv.Undescribed))
+        if r.get("statement"):
+            g.add((s, DCTERMS.description, en(r.get("statement"))))
+        self.refs(g, s, self.ysv.reportedIn, r, "report")
+        self.refs(g, s, self.ysv.addressedTo, r, "addressed_to")
+        if r.get("deadline"):
+            g.add((s, self.ysv.deadline, Literal(r.get("deadline"), datatype=XSD.date)))
+        self.refs(g, s, self.ysv.answersFinding, r, "answers")
+        self.refs(g, s, self.ysv.instrument, r, "instruments")
+
+    def responses(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.Response, self.ysv.Publication)
+        g.add((s, DCTERMS.title, en(r.get("title"))))
+        self.refs(g, s, self.ysv.respondsTo, r, "report")
+        self.refs(g, s, DCTERMS.creator, r, "author")
+        if r.get("issued"):
+            g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)))
+        g.add((s, SDO.url, URIRef(r.get("url"))))
+        self.refs(g, s, SDO.recipient, r, "addressed_to")
+        self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
+        self.refs(g, s, SDO.author, r, "signed_by")
+
+    def response_statements(self, r: Record) -> None:
+        text = r.get("text")
+        g, s = self.start(r, self.ysv.ResponseStatement, label=text if len(text) <= 120 else text[:117] + "...")
+        g.add((s, DCTERMS.description, en(text)))
+        self.refs(g, s, self.ysv.statementOf, r, "response")
+        self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
+        self.refs(g, s, self.ysv.instrument, r, "instruments")
+
+    def figures(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.Figure, QB.Observation)
+        g.add((s, QB.dataSet, self.base.id["dataset/figures"]))
+        value = r.get("value")
+        g.add((s, self.ysv.value, Literal(value, datatype=XSD.integer) if isinstance(value, int)
+               else Literal(Decimal(value), datatype=XSD.decimal)))
+        units = {"offence": "Offences", "police-force-area": "PoliceForceAreas", "document": "Documents",
+                 "person": "People", "gbp": "PoundsSterling", "year": "Years", "unit": "ViolenceReductionUnits"}
+        g.add((s, SDMX_ATTR.unitMeasure, self.ysv[units[r.get("unit")]]))
+        qualifiers = {"exact": "Exactly", "more-than": "MoreThan", "approximately": "Approximately"}
+        g.add((s, self.ysv.valueQualifier, self.ysv[qualifiers[r.get("qualifier", "exact")]]))
+        period = self._period(r)
+        if period is not None:
+            g.add((s, SDMX_DIM.refPeriod, period))
+            self._describe_period(g, period, r)
+        self.refs(g, s, SDMX_DIM.refArea, r, "area")
+        if r.get("area_description"):
+            g.add((s, self.ysv.areaDescription, en(r.get("area_description"))))
+        self.refs(g, s, self.ysv.reportedIn, r, "reported_in")
+        self.refs(g, s, DCTERMS.subject, r, "subjects")
+
+    @staticmethod
+    def _period(r: Record) -> URIRef | None:
+        """reference.data.gov.uk URIs, the UK government's identifiers for years and intervals."""
+        if r.get("year"):
+            return INTERVAL[f"year/{r.get('year')}"]
+        if r.get("financial_year"):
+            return INTERVAL[f"government-year/{r.get('financial_year')}"]
+        start, end = r.get("period_start"), r.get("period_end")
+        if not start:
+            return None
+        after = end + dt.timedelta(days=1)
+        if start.day == 1 and after.day == 1:
+            months = (after.year - start.year) * 12 + after.month - start.month
+            duration = f"P{months // 12}Y" if months % 12 == 0 else f"P{months}M"
+        else:
+            duration = f"P{(after - start).days}D"
+        return INTERVAL[f"gregorian-interval/{start.isoformat()}T00:00:00/{duration}"]
+
+    def _describe_period(self, g: Graph, period: URIRef, r: Record) -> None:
+        if r.get("year"):
+            year = r.get("year")
+            start, end, label = dt.date(year, 1, 1), dt.date(year, 12, 31), str(year)
+        elif r.get("financial_year"):
+            first = int(r.get("financial_year")[:4])
+            start, end = dt.date(first, 4, 1), dt.date(first + 1, 3, 31)
+            label = f"financial year {first}/{str(first + 1)[2:]}"
+        else:
+            start, end = r.get("period_start"), r.get("period_end")
+            label = f"{start.day} {calendar.month_name[start.month]} {start.year} to " \
+                    f"{end.day} {calendar.month_name[end.month]} {end.year}"
+        g.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        g.add((period, RDFS.label, en(label)))
+        g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)))
+        g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)))
+        for source_id in r.sources:
+            g.add((period, DCTERMS.source, self.source_iri(source_id)))
+
+    def instruments(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.PowerOrInstrument, SKOS.Concept)
+        scheme = self.base.id["scheme/powers-and-instruments"]
+        g.add((s, SKOS.prefLabel, en(r.get("label"))))
+        g.add((s, SKOS.definition, en(r.get("definition"))))
+        g.add((s, SKOS.inScheme, scheme))
+        g.add((s, SKOS.topConceptOf, scheme))
+        kinds = {"power": "Power", "order": "Order", "injunction": "Injunction", "duty": "StatutoryDuty",
+                 "outcome-code": "OutcomeCode"}
+        g.add((s, self.ysv.instrumentKind, self.ysv[kinds[r.get("kind")]]))
+        if r.get("notation"):
+            g.add((s, SKOS.notation, Literal(r.get("notation"))))
+        if r.get("official_wording"):
+            g.add((s, self.ysv.officialWording, en(r.get("official_wording"))))
+        if r.get("in_use_from"):
+            g.add((s, self.ysv.inUseFrom, Literal(r.get("in_use_from"), datatype=XSD.date)))
+        for uri in r.get("legislation", []):
+            g.add((s, self.ysv.legalBasis, URIRef(uri)))
+
+    def legislation(self, r: Record) -> None:
+        g, s = self.start(r, SDO.Legislation)
+        g.add((s, DCTERMS.title, en(r.get("title"))))
+        if r.get("part_of"):
+            g.add((s, DCTERMS.isPartOf, URIRef(r.get("part_of"))))
+
+    def definitions(self, r: Record) -> None:
+        g, s = self.start(r, self.ysv.WorkingDefinition, SKOS.Concept)
+        g.add((s, SKOS.prefLabel, en(r.get("label"))))
+        g.add((s, SKOS.definition, en(r.get("definition"))))
+        for name, prop in (("min_age", self.ysv.minimumAge), ("max_age", self.ysv.maximumAge)):
+            if r.get(name) is not None:
+                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)))
+        for element in r.get("elements", []):
+            e = self.base.id[f"definition/{element['id']}"]
+            g.add((s, self.ysv.definitionElement, e))
+            g.add((e, RDF.type, self.ysv.DefinitionElement))
+            g.add((e, RDF.type, SKOS.Concept))
+            g.add((e, RDFS.label, en(element["label"])))
+            g.add((e, SKOS.prefLabel, en(element["label"])))
+            g.add((e, SKOS.broader, s))
+            for source_id in r.sources:
+                g.add((e, DCTERMS.source, self.source_iri(source_id)))
+
+    # -- schemes, datasets -------------------------------------------------------------------------------------
+    def metadata(self) -> None:
+        """The few nodes no source document describes: the concept schemes and the datasets we publish."""
+        name = self.mapped.metadata_graph
+        g = self.mapped.graphs.setdefault(name, Graph(identifier=name))
+        dataset = self.base.id["dataset/ysv"]
+        figures = self.base.id["dataset/figures"]
+        themes = self.base.id["scheme/themes"]
+        powers = self.base.id["scheme/powers-and-instruments"]
+        report = self._main_report()
+        g.add((dataset, RDF.type, DCAT.Dataset))
+        g.add((dataset, RDF.type, VOID.Dataset))
+        g.add((dataset, RDFS.label, en("Serious youth violence inspection knowledge graph")))
+        g.add((dataset, DCTERMS.title, en("Serious youth violence inspection knowledge graph")))
+        g.add((dataset, DCTERMS.description, en(
+            "Linked data about the HMICFRS inspection of how well the police tackle serious youth violence "
+            "(published 8 March 2023): its findings, recommendations, figures, themes and responses, and the "
+            "police forces, violence reduction units and police force areas it concerns. Each fact cites the "
+            "document it comes from.")))
+        g.add((dataset, DCTERMS.license, OGL))
+        g.add((dataset, VOID.subset, figures))
+        if report is not None:
+            g.add((dataset, FOAF.primaryTopic, report))
+        for source_id in sorted(self.curated.sources):
+            g.add((dataset, DCTERMS.source, self.source_iri(source_id)))
+        g.add((figures, RDF.type, QB.DataSet))
+        g.add((figures, RDFS.label, en("Figures stated in or about the report")))
+        g.add((figures, QB.structure, self.ysv.figuresStructure))
+        g.add((figures, DCTERMS.license, OGL))
+        for scheme, label in ((themes, "Themes of the serious youth violence inspection report"),
+                              (powers, "Police powers and instruments discussed with the report")):
+            g.add((scheme, RDF.type, SKOS.ConceptScheme))
+            g.add((scheme, RDFS.label, en(label)))
+            g.add((scheme, SKOS.prefLabel, en(label)))
+        for record in self.curated.of("themes"):
+            if record.get("top"):
+                g.add((themes, SKOS.hasTopConcept, self.record_iri(record)))
+        for record in self.curated.of("instruments"):
+            g.add((powers, SKOS.hasTopConcept, self.record_iri(record)))
+
+    def _main_report(self) -> URIRef | None:
+        for record in self.curated.of("reports"):
+            if record.get("kind") == "inspection-report":
+                return self.record_iri(record)
+        return None
+
+
+def map_records(curated: Curated, base: Base) -> Mapped:
+    return _Mapper(curated, base).run()

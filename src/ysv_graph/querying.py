@@ -1,0 +1,103 @@
+"""Querying the published dataset with an embedded pyoxigraph store.
+
+The store is loaded from out/ysv.nq; the default graph is the union of all named graphs (asserted data,
+entailments, ontology, metadata), so shipped queries can use entailed triples such as skos:narrower.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .vocab import Base
+
+QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+
+
+@dataclass
+class QueryResult:
+    kind: str  # select | ask | graph
+    variables: list[str]
+    rows: list[list[ox.NamedNode | ox.Literal | ox.BlankNode | None]]
+    boolean: bool | None = None
+    triples: list | None = None
+
+
+def open_store(out_dir: Path) -> ox.Store:
+    store = ox.Store()
+    store.bulk_load(path=str(Path(out_dir) / "ysv.nq"), format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def resolve(name_or_file: str, queries_dir: Path = QUERIES_DIR) -> Path:
+    path = Path(name_or_file)
+    if path.suffix == ".rq" and path.is_file():
+        return path
+    candidate = Path(queries_dir) / f"{name_or_file}.rq"
+    if candidate.is_file():
+        return candidate
+    raise FileNotFoundError(f"no query called {name_or_file!r} (looked for {path} and {candidate})")
+
+
+def shipped_queries(queries_dir: Path = QUERIES_DIR) -> list[Path]:
+    return sorted(Path(queries_dir).glob("*.rq"))
+
+
+def run(store: ox.Store, text: str, base: Base = Base()) -> QueryResult:
+    result = store.query(base.rebase(text), use_default_graph_as_union=True)
+    if isinstance(result, ox.QuerySolutions):
+        variables = [v.value for v in result.variables]
+        rows = [[solution[v] for v in variables] for solution in result]
+        return QueryResult("select", variables, rows)
+    if isinstance(result, ox.QueryBoolean):
+        return QueryResult("ask", [], [], boolean=bool(result))
+    return QueryResult("graph", [], [], triples=list(result))
+
+
+def term_text(term) -> str:
+    if term is None:
+        return ""
+    return term.value
+
+
+def to_csv(result: QueryResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if result.kind == "ask":
+        writer.writerow(["boolean"])
+        writer.writerow([str(result.boolean).lower()])
+    else:
+        writer.writerow(result.variables)
+        for row in result.rows:
+            writer.writerow([term_text(t) for t in row])
+    return buffer.getvalue()
+
+
+def to_json(result: QueryResult) -> str:
+    """SPARQL 1.1 Query Results JSON."""
+    if result.kind == "ask":
+        return json.dumps({"head": {}, "boolean": result.boolean}, indent=2)
+    bindings = []
+    for row in result.rows:
+        binding = {}
+        for var, term in zip(result.variables, row):
+            if term is None:
+                continue
+            if isinstance(term, ox.NamedNode):
+                binding[var] = {"type": "uri", "value": term.value}
+            elif isinstance(term, ox.BlankNode):
+                binding[var] = {"type": "bnode", "value": term.value}
+            else:
+                value = {"type": "literal", "value": term.value}
+                if term.language:
+                    value["xml:lang"] = term.language
+                elif term.datatype and term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+                    value["datatype"] = term.datatype.value
+                binding[var] = value
+        bindings.append(binding)
+    return json.dumps({"head": {"vars": result.variables}, "results": {"bindings": bindings}}, indent=2,
+                      ensure_ascii=False)

@@ -1,0 +1,184 @@
+"""Stage 3: OWL 2 RL entailments, kept apart from the assertions.
+
+owlrl is the reference reasoner. Running its full closure over ontology + data is slow (it recomputes the
+axiomatic triples and every rule over every triple), so we close the *ontology* once with owlrl and then apply
+what that closure implies to the data in one pass to a fixpoint:
+
+  cax-sco (types up the class hierarchy)      prp-spo1 (values up the property hierarchy)
+  prp-dom / prp-rng (domain and range)        prp-inv1/2 (inverse properties)
+  prp-symp (symmetric)                        prp-trp (transitive)
+
+Equivalent classes and properties arrive as subclass/subproperty pairs both ways in the closed ontology.
+Any other OWL construct in the ontology (restrictions, sameAs, keys, chains, functional properties, disjointness
+...) is refused with UnsupportedOntology, because the fast path would silently miss what it entails.
+tests/test_reasoning.py proves the result equals what owlrl's full closure adds about the data.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import owlrl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+SUPPORTED_PREDICATES = {
+    RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,
+    OWL.equivalentClass, OWL.equivalentProperty,
+}
+SUPPORTED_TYPES = {
+    OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDF.Property,
+    OWL.SymmetricProperty, OWL.TransitiveProperty, OWL.Ontology, OWL.NamedIndividual,
+}
+# OWL terms whose presence means a rule the fast path does not implement.
+OWL_NAMESPACES = (str(OWL), str(RDFS), str(RDF))
+TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}
+AXIOMATIC_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
+
+
+class UnsupportedOntology(Exception):
+    pass
+
+
+def close_ontology(ontology: Graph) -> Graph:
+    """The ontology's OWL 2 RL closure, computed by owlrl."""
+    closed = Graph()
+    for triple in ontology:
+        closed.add(triple)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closed)
+    return closed
+
+
+def check_supported(ontology: Graph) -> None:
+    """Refuse an ontology that uses OWL constructs the data reasoner does not implement."""
+    problems = []
+    for s, p, o in ontology:
+        if str(p).startswith(OWL_NAMESPACES) and p not in SUPPORTED_PREDICATES and p not in (
+                RDFS.label, RDFS.comment, RDFS.seeAlso, RDFS.isDefinedBy, OWL.versionInfo, OWL.versionIRI,
+                OWL.imports):
+            problems.append(f"{p.n3()} on {s.n3()}")
+        if p == RDF.type and str(o).startswith(str(OWL)) and o not in SUPPORTED_TYPES:
+            problems.append(f"{s.n3()} a {o.n3()}")
+        if p in (OWL.equivalentClass, RDFS.subClassOf) and isinstance(o, BNode):
+            problems.append(f"class expression (restriction or boolean) on {s.n3()}")
+    if problems:
+        raise UnsupportedOntology("the ontology uses OWL constructs the data reasoner does not support: "
+                                  + "; ".join(sorted(set(problems))))
+
+
+class Rules:
+    """What the closed ontology implies for data."""
+
+    def __init__(self, closed: Graph):
+        self.superclasses: dict[URIRef, set[URIRef]] = defaultdict(set)
+        self.superproperties: dict[URIRef, set[URIRef]] = defaultdict(set)
+        self.domains: dict[URIRef, set[URIRef]] = defaultdict(set)
+        self.ranges: dict[URIRef, set[URIRef]] = defaultdict(set)
+        self.inverses: dict[URIRef, set[URIRef]] = defaultdict(set)
+        self.symmetric: set[URIRef] = set()
+        self.transitive: set[URIRef] = set()
+        for s, o in closed.subject_objects(RDFS.subClassOf):
+            if isinstance(s, URIRef) and isinstance(o, URIRef) and s != o:
+                self.superclasses[s].add(o)
+        for s, o in closed.subject_objects(RDFS.subPropertyOf):
+            if isinstance(s, URIRef) and isinstance(o, URIRef) and s != o:
+                self.superproperties[s].add(o)
+        for s, o in closed.subject_objects(RDFS.domain):
+            if isinstance(o, URIRef):
+                self.domains[s].add(o)
+        for s, o in closed.subject_objects(RDFS.range):
+            if isinstance(o, URIRef):
+                self.ranges[s].add(o)
+        for s, o in closed.subject_objects(OWL.inverseOf):
+            self.inverses[s].add(o)
+            self.inverses[o].add(s)
+        self.symmetric = set(closed.subjects(RDF.type, OWL.SymmetricProperty))
+        self.transitive = set(closed.subjects(RDF.type, OWL.TransitiveProperty))
+
+
+def entail(data: Graph, rules: Rules) -> Graph:
+    """Apply the rules to the data until nothing new follows; return only the new, informative triples."""
+    known: set[tuple] = set(data)
+    new: set[tuple] = set()
+    todo = list(known)
+
+    def add(triple: tuple) -> None:
+        if triple not in known:
+            known.add(triple)
+            new.add(triple)
+            todo.append(triple)
+
+    by_predicate: dict[URIRef, set[tuple]] = defaultdict(set)
+    for triple in known:
+        if triple[1] in rules.transitive:
+            by_predicate[triple[1]].add(triple)
+
+    while todo:
+        s, p, o = todo.pop()
+        if p == RDF.type:
+            for c in rules.superclasses.get(o, ()):
+                add((s, RDF.type, c))
+            continue
+        for q in rules.superproperties.get(p, ()):
+            add((s, q, o))
+        for c in rules.domains.get(p, ()):
+            add((s, RDF.type, c))
+        if isinstance(o, Literal):
+            continue  # range of a datatype property: types of literals are not published
+        for c in rules.ranges.get(p, ()):
+            add((o, RDF.type, c))
+        for q in rules.inverses.get(p, ()):
+            add((o, q, s))
+        if p in rules.symmetric:
+            add((o, p, s))
+        if p in rules.transitive:
+            chain = by_predicate[p]
+            chain.add((s, p, o))
+            for (a, _, b) in list(chain):
+                if b == s:
+                    add((a, p, o))
+                if a == o:
+                    add((s, p, b))
+    out = Graph()
+    for triple in sorted(new):
+        if informative(triple):
+            out.add(triple)
+    return out
+
+
+def informative(triple: tuple) -> bool:
+    """False for entailments that say nothing: reflexive sameAs, owl:Thing/rdfs:Resource typing, axioms."""
+    s, p, o = triple
+    if p == OWL.sameAs and s == o:
+        return False
+    if p == RDF.type and o in TRIVIAL_TYPES:
+        return False
+    if isinstance(s, URIRef) and str(s).startswith(AXIOMATIC_NAMESPACES):
+        return False
+    if isinstance(s, Literal):
+        return False
+    return True
+
+
+def reason(ontology: Graph, data: Graph) -> Graph:
+    """The data entailments: what the ontology lets us conclude about the data, minus what is asserted."""
+    check_supported(ontology)
+    return entail(data, Rules(close_ontology(ontology)))
+
+
+def owlrl_data_entailments(ontology: Graph, data: Graph) -> Graph:
+    """Reference: owlrl's full closure of ontology + data, minus the ontology's own closure, the assertions and
+    the uninformative triples. Slow; used by the differential tests and the benchmark."""
+    full = Graph()
+    for triple in ontology:
+        full.add(triple)
+    for triple in data:
+        full.add(triple)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(full)
+    closed_ontology = close_ontology(ontology)
+    out = Graph()
+    for triple in full:
+        if triple in data or triple in closed_ontology:
+            continue
+        if informative(triple):
+            out.add(triple)
+    return out

@@ -1,0 +1,158 @@
+"""Stage 5: write out/ — every file or none.
+
+Files are written to a temporary folder beside out/ and swapped in only when all of them are written, so a
+failed build never leaves out/ half-changed. Serialisation goes through pyoxigraph (fast, and stable: the same
+input gives the same bytes whatever PYTHONHASHSEED is); triples are sorted before writing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from . import jsonld
+from .vocab import Base
+
+FILES = ("ysv.ttl", "ysv.nt", "ysv.jsonld", "context.jsonld", "ysv.nq", "validation.ttl", "manifest.json")
+
+
+def to_ox(term):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+    raise TypeError(term)
+
+
+def _sort_key(triple: tuple) -> tuple:
+    s, p, o = triple
+    return (str(s), p.__class__ is URIRef and str(p) != "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+            str(p), o.n3())
+
+
+def triples_to_ox(graph: Graph) -> list:
+    return [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in sorted(graph, key=_sort_key)]
+
+
+def turtle(graph: Graph, prefixes: dict[str, str]) -> bytes:
+    used = _used_prefixes(graph, prefixes)
+    return ox.serialize(triples_to_ox(graph), format=ox.RdfFormat.TURTLE, prefixes=used)
+
+
+def ntriples(graph: Graph) -> bytes:
+    return _sorted_lines(ox.serialize(triples_to_ox(graph), format=ox.RdfFormat.N_TRIPLES))
+
+
+def nquads(graphs: dict[URIRef, Graph]) -> bytes:
+    quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
+             for name, graph in graphs.items() for s, p, o in graph]
+    return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+
+
+def canonical_turtle(graph: Graph, prefixes: dict[str, str]) -> bytes:
+    """Turtle for a graph with blank nodes (the SHACL report): blank nodes renamed canonically first."""
+    dataset = ox.Dataset(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph()) for s, p, o in graph)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    triples = sorted((q.triple for q in dataset), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+
+
+def _sorted_lines(data: bytes) -> bytes:
+    lines = sorted(set(data.splitlines()))
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def _used_prefixes(graph: Graph, prefixes: dict[str, str]) -> dict[str, str]:
+    iris = {str(t) for triple in graph for t in triple if isinstance(t, URIRef)}
+    iris |= {str(t.datatype) for _s, _p, t in graph if isinstance(t, Literal) and t.datatype}
+    return {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
+
+
+@dataclass
+class Outputs:
+    """What the build hands to the writer."""
+
+    base: Base
+    asserted: Graph  # the union of the source graphs and the metadata graph
+    graphs: dict[URIRef, Graph]  # named graph -> triples, for ysv.nq
+    validation_report: Graph
+
+
+def render(outputs: Outputs) -> dict[str, bytes]:
+    """Every file of out/, as bytes."""
+    prefixes = outputs.base.prefixes()
+    files: dict[str, bytes] = {}
+    files["ysv.ttl"] = turtle(outputs.asserted, outputs.base.prefixes(per_kind=True))
+    files["ysv.nt"] = ntriples(outputs.asserted)
+    context = jsonld.build_context(outputs.asserted, _used_prefixes(outputs.asserted, prefixes))
+    files["context.jsonld"] = _json(context)
+    files["ysv.jsonld"] = _json(jsonld.compact(outputs.asserted, context))
+    files["ysv.nq"] = nquads(outputs.graphs)
+    shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **prefixes,
+                      "ysvsh": outputs.base.iri + "def/shapes/"}
+    files["validation.ttl"] = canonical_turtle(outputs.validation_report,
+                                               _used_prefixes(outputs.validation_report, shacl_prefixes))
+    manifest = {
+        "dataset": outputs.base.iri + "id/dataset/ysv",
+        "base": outputs.base.iri,
+        "graphs": {str(name): len(graph) for name, graph in sorted(outputs.graphs.items())},
+        "files": {
+            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                   **({"triples": _count(name, outputs)} if _count(name, outputs) is not None else {})}
+            for name, data in sorted(files.items())
+        },
+    }
+    files["manifest.json"] = _json(manifest)
+    return files
+
+
+def _count(name: str, outputs: Outputs) -> int | None:
+    if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld"):
+        return len(outputs.asserted)
+    if name == "ysv.nq":
+        return sum(len(g) for g in outputs.graphs.values())
+    if name == "validation.ttl":
+        return len(outputs.validation_report)
+    return None
+
+
+def _json(value) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Write files into a fresh folder, then swap it for out_dir. On any failure out_dir is left as it was."""
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name, data in files.items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        old = None
+        if out_dir.exists():
+            old = out_dir.parent / f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
+            out_dir.rename(old)
+        try:
+            staging.rename(out_dir)
+        except BaseException:
+            if old is not None:
+                old.rename(out_dir)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,87 @@
+"""Bad curated data: one line naming file, line and field; exit 2; the previous out/ untouched."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ysv_graph.cli import main
+
+CASES = {
+    # name: (file content, expected "line: field" and a fragment of the message)
+    "malformed yaml": (
+        "findings:\n  - id: finding-x\n    label: [unclosed\n",
+        r"4: yaml: not valid YAML"),
+    "missing required field": (
+        "groups:\n  - id: test-group\n    description: A group with no name.\n",
+        r"2: name: is required in a record of groups"),
+    "unknown id": (
+        "groups:\n  - id: test-group\n    name: Test group\n    sources: [no-such-source]\n",
+        r"4: sources: no source folder is called 'no-such-source'"),
+    "unknown reference": (
+        "people:\n  - id: test-person\n    name: A Person\n    member_of: no-such-organisation\n",
+        r"4: member_of: unknown id 'no-such-organisation'"),
+    "duplicate id": (
+        "organisations:\n  - id: hmicfrs\n    name: Another inspectorate\n    kind: inspectorate\n",
+        r"2: id: 'hmicfrs' is already defined at data/"),
+    "bad date": (
+        "responses:\n  - id: test-response\n    title: T\n    report: syv-inspection-report\n"
+        "    author: hmicfrs\n    url: https://example.org/r\n    issued: 2023-02-30\n",
+        r"7: issued: '2023-02-30' is not a real calendar date"),
+    "date in the wrong form": (
+        "responses:\n  - id: test-response\n    title: T\n    report: syv-inspection-report\n"
+        "    author: hmicfrs\n    url: https://example.org/r\n    issued: 26/04/2023\n",
+        r"7: issued: '26/04/2023' is not a date written YYYY-MM-DD"),
+    "unknown field": (
+        "groups:\n  - id: test-group\n    name: Test group\n    nmae: typo\n",
+        r"4: nmae: is not a field of a record of groups"),
+    "wrong kind of reference": (
+        "recommendations:\n  - id: rec-test\n    report: syv-inspection-report\n    status: undescribed\n"
+        "    addressed_to: [syv-inspection-report]\n",
+        r"5: addressed_to: 'syv-inspection-report' is a record of reports"),
+    "bad enum": (
+        "figures:\n  - id: fig-test\n    label: A test figure\n    value: 3\n    unit: furlongs\n",
+        r"5: unit: 'furlongs' is not one of:"),
+}
+CASES["more named areas than stated"] = (
+    "inspections:\n  - id: test-inspection\n    title: T\n    carried_out_by: [hmicfrs]\n    areas_inspected: 1\n"
+    "    inspected_areas: [E23000001, E23000002]\n    inspected_areas_status: complete\n",
+    r"6: inspected_areas: names 2 areas but areas_inspected is 1")
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_reported_and_out_is_untouched(case, data_copy, tmp_path, capsys):
+    content, expected = CASES[case]
+    bad = data_copy / "hmicfrs-report" / "zz-test.yaml"
+    bad.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ysv.ttl").write_text("previous build\n")
+    before = _snapshot(out)
+
+    status = main(["build", "--data", str(data_copy), "--out", str(out)])
+
+    assert status == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    errors = [line for line in lines if not line.startswith("ysv-graph:")]
+    assert len(errors) == 1, lines
+    assert re.match(r"^data/hmicfrs-report/zz-test\.yaml:" + expected, errors[0]), errors[0]
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]  # no staging folder left behind
+
+
+def test_missing_source_yaml(data_copy, tmp_path, capsys):
+    (data_copy / "new-source").mkdir()
+    (data_copy / "new-source" / "facts.yaml").write_text("groups: []\n")
+    assert main(["build", "--data", str(data_copy), "--out", str(tmp_path / "out")]) == 2
+    assert "data/new-source:0: source.yaml: every source folder needs a source.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_base_iri(tmp_path, capsys):
+    assert main(["build", "--out", str(tmp_path / "out"), "--base", "ftp://example.org/x"]) == 2
+    assert "--base" in capsys.readouterr().err
