@@ -30,6 +30,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     validation: validation.ValidationResult | None = None
+    asserted: Graph | None = None
+    graphs: dict[URIRef, Graph] = field(default_factory=dict)
 
 
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
@@ -90,4 +92,4 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
         "entailed triples": len(entailments),
         "ontology triples": len(ontology),
     }
-    return BuildResult(files, timings, counts, result)
+    return BuildResult(files, timings, counts, result, asserted, graphs)

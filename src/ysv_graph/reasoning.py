@@ -95,8 +95,9 @@ class Rules:
         self.transitive = set(closed.subjects(RDF.type, OWL.TransitiveProperty))
 
 
-def entail(data: Graph, rules: Rules) -> Graph:
-    """Apply the rules to the data until nothing new follows; return only the new, informative triples."""
+def entail(data: Graph, rules: Rules, closed_ontology: Graph | None = None) -> Graph:
+    """Apply the rules to the data until nothing new follows; return only the new, informative triples
+    (what the ontology already says, e.g. the type of one of its own individuals, is not repeated)."""
     known: set[tuple] = set(data)
     new: set[tuple] = set()
     todo = list(known)
@@ -140,7 +141,7 @@ def entail(data: Graph, rules: Rules) -> Graph:
                     add((s, p, b))
     out = Graph()
     for triple in sorted(new):
-        if informative(triple):
+        if informative(triple) and (closed_ontology is None or triple not in closed_ontology):
             out.add(triple)
     return out
 
@@ -162,7 +163,8 @@ def informative(triple: tuple) -> bool:
 def reason(ontology: Graph, data: Graph) -> Graph:
     """The data entailments: what the ontology lets us conclude about the data, minus what is asserted."""
     check_supported(ontology)
-    return entail(data, Rules(close_ontology(ontology)))
+    closed = close_ontology(ontology)
+    return entail(data, Rules(closed), closed)
 
 
 def owlrl_data_entailments(ontology: Graph, data: Graph) -> Graph:

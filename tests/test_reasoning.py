@@ -1,0 +1,95 @@
+"""The fast data reasoner gives exactly what owlrl's full OWL 2 RL closure adds about the data."""
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
+
+from ysv_graph import build, reasoning
+from ysv_graph.vocab import Base
+
+YSV = "https://w3id.org/ysv/def/"
+ID = "https://w3id.org/ysv/id/"
+
+
+@pytest.fixture(scope="module")
+def ontology():
+    return build.load_ontology(Base())
+
+
+def test_equal_to_owlrl_on_the_real_data(built, ontology):
+    ours = reasoning.reason(ontology, built.asserted)
+    reference = reasoning.owlrl_data_entailments(ontology, built.asserted)
+    assert len(ours) > 100
+    assert set(ours) == set(reference)
+
+
+TOY_ONTOLOGY = """
+@prefix : <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+:A rdfs:subClassOf :B . :B rdfs:subClassOf :C . :C owl:equivalentClass :D .
+:p rdfs:subPropertyOf :q . :q rdfs:subPropertyOf :r . :q owl:equivalentProperty :q2 .
+:r rdfs:domain :A ; rdfs:range :C .
+:parent owl:inverseOf :child .
+:sibling a owl:SymmetricProperty .
+:ancestor a owl:TransitiveProperty .
+"""
+TOY_DATA = """
+@prefix : <http://example.org/> .
+:x a :A ; :p :y ; :parent :z ; :sibling :w ; :ancestor :a1 ; :label "literal" .
+:a1 :ancestor :a2 . :a2 :ancestor :a3 .
+:z :p "a literal is never given a type" .
+"""
+
+
+def test_equal_to_owlrl_on_every_supported_rule():
+    ontology = Graph().parse(data=TOY_ONTOLOGY, format="turtle")
+    data = Graph().parse(data=TOY_DATA, format="turtle")
+    ours = set(reasoning.reason(ontology, data))
+    assert ours == set(reasoning.owlrl_data_entailments(ontology, data))
+    ex = "http://example.org/"
+    for triple in [("x", RDF.type, "D"), ("x", "q2", "y"), ("y", RDF.type, "C"), ("z", "child", "x"),
+                   ("w", "sibling", "x"), ("x", "ancestor", "a3"), ("z", RDF.type, "A")]:
+        s, p, o = (t if isinstance(t, URIRef) else URIRef(ex + t) for t in triple)
+        assert (s, p, o) in ours, triple
+
+
+@pytest.mark.parametrize("axiom", [
+    ":A rdfs:subClassOf [ a owl:Restriction ; owl:onProperty :p ; owl:someValuesFrom :B ] .",
+    ":x owl:sameAs :y .",
+    ":p a owl:FunctionalProperty .",
+    ":p owl:propertyChainAxiom ( :q :r ) .",
+    ":A owl:disjointWith :B .",
+    ":A owl:unionOf ( :B :C ) .",
+    ":k owl:hasKey ( :p ) .",
+])
+def test_unsupported_constructs_are_refused(axiom):
+    ontology = Graph().parse(data="@prefix : <http://example.org/> . @prefix owl: <http://www.w3.org/2002/07/owl#> ."
+                                  " @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . " + axiom,
+                             format="turtle")
+    with pytest.raises(reasoning.UnsupportedOntology):
+        reasoning.reason(ontology, Graph())
+
+
+def test_uninformative_entailments_are_dropped(built):
+    entailed = built.graphs[URIRef("https://w3id.org/ysv/graph/entailments")]
+    assert not list(entailed.triples((None, RDF.type, OWL.Thing)))
+    assert not list(entailed.triples((None, RDF.type, RDFS.Resource)))
+    assert not [t for t in entailed.triples((None, OWL.sameAs, None)) if t[0] == t[2]]
+    assert not [s for s in entailed.subjects() if str(s).startswith(str(OWL)) or str(s).startswith(str(RDFS))]
+
+
+def test_entailments_that_queries_rely_on(built):
+    entailed = built.graphs[URIRef("https://w3id.org/ysv/graph/entailments")]
+    headline = URIRef(ID + "finding/finding-vru-early-evidence")
+    assert (headline, RDF.type, URIRef(YSV + "Finding")) not in entailed  # asserted, so not repeated
+    assert (headline, RDF.type, URIRef("https://schema.org/Claim")) in entailed
+    # skos:narrower from skos:broader, and inverse properties of our own
+    narrower = list(entailed.triples((URIRef(ID + "theme/theme-police-powers"), SKOS.narrower, None)))
+    assert narrower
+    assert list(entailed.triples((None, URIRef(YSV + "hasStatement"), None)))
+    assert list(entailed.triples((None, URIRef(YSV + "answeredBy"), None)))
+    # the companion relation is symmetric
+    assert (URIRef(ID + "report/syv-inspection-report"), URIRef(YSV + "companionOf"),
+            URIRef(ID + "report/user-voice-report")) in entailed

@@ -1,0 +1,90 @@
+"""Every published serialisation, read back by independent parsers, is the graph we built."""
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+from pyld import jsonld
+from rdflib import Dataset, Graph
+
+from ysv_graph.writing import to_ox
+
+
+def _ox_triples(graph: Graph) -> set:
+    return {ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph}
+
+
+def _ox_quads(graphs) -> set:
+    return {ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
+            for name, graph in graphs.items() for s, p, o in graph}
+
+
+@pytest.fixture(scope="module")
+def expected(built):
+    return _ox_triples(built.asserted)
+
+
+def test_the_asserted_graph_has_no_blank_nodes(built):
+    # without blank nodes, isomorphism is set equality, and output stays diff-friendly
+    assert not [t for t in built.asserted if any(type(x).__name__ == "BNode" for x in t)]
+
+
+@pytest.mark.parametrize("name,fmt", [("ysv.ttl", ox.RdfFormat.TURTLE), ("ysv.nt", ox.RdfFormat.N_TRIPLES),
+                                      ("ysv.jsonld", ox.RdfFormat.JSON_LD)])
+def test_pyoxigraph_reads_back_the_same_triples(built_out, expected, name, fmt):
+    parsed = {quad.triple for quad in ox.parse(path=str(built_out / name), format=fmt)}
+    assert parsed == expected
+
+
+@pytest.mark.parametrize("name,fmt", [("ysv.ttl", "turtle"), ("ysv.nt", "nt"), ("ysv.jsonld", "json-ld")])
+def test_rdflib_reads_back_the_same_triples(built_out, built, name, fmt):
+    parsed = Graph().parse(built_out / name, format=fmt)
+    assert set(parsed) == set(built.asserted)
+
+
+def test_pyld_reads_back_the_same_triples(built_out, built):
+    document = json.loads((built_out / "ysv.jsonld").read_text(encoding="utf-8"))
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads"})
+    parsed = Graph().parse(data=nquads, format="nt")
+    assert set(parsed) == set(built.asserted)
+
+
+def test_context_file_is_the_context_of_the_document(built_out):
+    document = json.loads((built_out / "ysv.jsonld").read_text(encoding="utf-8"))
+    context = json.loads((built_out / "context.jsonld").read_text(encoding="utf-8"))
+    assert document["@context"] == context["@context"]
+    # human-readable keys: local names, not IRIs
+    nodes = {node["id"]: node for node in document["@graph"]}
+    report = nodes["ysvid:report/syv-inspection-report"]
+    assert report["title"] == "An inspection of how well the police tackle serious youth violence"
+    assert report["issued"] == "2023-03-08"
+    assert "InspectionReport" in report["type"]
+
+
+def test_nquads_hold_every_named_graph(built_out, built):
+    parsed = set(ox.parse(path=str(built_out / "ysv.nq"), format=ox.RdfFormat.N_QUADS))
+    assert parsed == _ox_quads(built.graphs)
+    rdflib_ds = Dataset()
+    rdflib_ds.parse(built_out / "ysv.nq", format="nquads")
+    names = {str(g.identifier) for g in rdflib_ds.graphs() if len(g)}
+    assert names == {str(n) for n in built.graphs}
+
+
+def test_named_graphs_are_one_per_source_plus_entailments_ontology_metadata(built):
+    names = sorted(str(n) for n in built.graphs)
+    base = "https://w3id.org/ysv/graph/"
+    assert base + "entailments" in names and base + "ontology" in names and base + "metadata" in names
+    sources = [n for n in names if n.startswith(base + "source/")]
+    assert len(sources) == built.counts["sources"]
+    # the entailments are apart from the assertions: none of them is asserted
+    entailed = built.graphs[next(n for n in built.graphs if str(n) == base + "entailments")]
+    assert len(entailed) > 0
+    assert not set(entailed) & set(built.asserted)
+
+
+def test_ntriples_are_sorted(built_out):
+    lines = (built_out / "ysv.nt").read_bytes().splitlines()
+    assert lines == sorted(lines)
+    quads = (built_out / "ysv.nq").read_bytes().splitlines()
+    assert quads == sorted(quads)

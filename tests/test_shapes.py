@@ -1,0 +1,306 @@
+"""One negative test per shape constraint.
+
+For every constraint in shapes/ (a named shape and one of its constraint parameters, or a SPARQL constraint),
+a copy of the real asserted graph is mutated so that exactly that rule is broken, and validation must report a
+violation from that shape, with that constraint component, at the mutated focus node and path.
+
+Property constraints are mutated by a rule chosen from their component (minCount: remove the values; class: point
+at something of no class; ...). Node-level and SPARQL constraints have hand-written mutations. A constraint added
+to shapes/ without a way to break it here fails test_every_constraint_has_a_negative_test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
+
+from ysv_graph import validation
+from ysv_graph.vocab import SH, Base
+
+SHAPES_NS = "https://w3id.org/ysv/def/shapes/"
+YSV = "https://w3id.org/ysv/def/"
+ID = "https://w3id.org/ysv/id/"
+EX = "http://example.org/not-in-the-graph/"
+PARAMETERS = {
+    "minCount", "maxCount", "datatype", "languageIn", "uniqueLang", "class", "in", "pattern", "nodeKind", "or",
+    "minInclusive", "lessThanOrEquals", "xone", "not",
+}
+COMPONENT = {name: SH[name[0].upper() + name[1:] + "ConstraintComponent"] for name in PARAMETERS}
+COMPONENT["sparql"] = SH.SPARQLConstraintComponent
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return validation.load_shapes(Base())
+
+
+def constraints(shapes: Graph) -> list[tuple[str, str]]:
+    """Every (shape, parameter) pair in shapes/, and every SPARQL constraint as (constraint, 'sparql')."""
+    out = set()
+    for shape in set(shapes.subjects()):
+        if not (isinstance(shape, URIRef) and str(shape).startswith(SHAPES_NS)):
+            continue
+        for p, o in shapes.predicate_objects(shape):
+            name = str(p).rsplit("#", 1)[-1]
+            if name in PARAMETERS:
+                out.add((str(shape)[len(SHAPES_NS):], name))
+            elif p == SH.sparql:
+                out.add((str(o)[len(SHAPES_NS):], "sparql"))
+    return sorted(out)
+
+
+# --- mutations ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Expect:
+    shape: str  # the sh:sourceShape, local name
+    focus: URIRef
+    path: URIRef | None
+
+
+def _node_shape_of(shapes: Graph, prop_shape: URIRef) -> URIRef:
+    return next(shapes.subjects(SH.property, prop_shape))
+
+
+def _targets(shapes: Graph, node_shape: URIRef, data: Graph) -> list[URIRef]:
+    nodes = set()
+    for cls in shapes.objects(node_shape, SH.targetClass):
+        nodes |= set(data.subjects(RDF.type, cls))
+    nodes |= set(shapes.objects(node_shape, SH.targetNode))
+    return sorted(nodes, key=str)
+
+
+def _focus(shapes, node_shape, data, path, need_value: bool) -> URIRef:
+    candidates = _targets(shapes, node_shape, data)
+    assert candidates, f"no data targeted by {node_shape}"
+    if need_value:
+        with_value = [n for n in candidates if (n, path, None) in data]
+        assert with_value, f"no focus node of {node_shape} has {path}"
+        return with_value[0]
+    return candidates[0]
+
+
+def _replace(data: Graph, focus, path, value) -> None:
+    data.remove((focus, path, None))
+    data.add((focus, path, value))
+
+
+def _sample(data: Graph, path) -> object | None:
+    return next(iter(sorted(data.objects(None, path), key=str)), None)
+
+
+def mutate_property(shapes: Graph, data: Graph, shape_name: str, parameter: str) -> Expect:
+    prop = URIRef(SHAPES_NS + shape_name)
+    node_shape = _node_shape_of(shapes, prop)
+    path = shapes.value(prop, SH.path)
+    needs_value = parameter in ("minCount", "datatype", "languageIn", "uniqueLang", "lessThanOrEquals",
+                                "minInclusive", "pattern")
+    if parameter == "pattern" and _sample(data, path) is None:
+        needs_value = False
+    focus = _focus(shapes, node_shape, data, path, needs_value)
+    existing = sorted(data.objects(focus, path), key=str)
+    sample = existing[0] if existing else _sample(data, path)
+
+    if parameter == "minCount":
+        data.remove((focus, path, None))
+    elif parameter == "maxCount":
+        if isinstance(sample, Literal) and sample.datatype == XSD.boolean:
+            extra = [Literal(True), Literal(False)]
+            existing = [True]  # both added: no third value needed
+        elif isinstance(sample, Literal):
+            extra = [Literal(f"{sample} (another)", lang=sample.language) if sample.language
+                     else Literal("1999-01-01", datatype=sample.datatype) if sample.datatype == XSD.date
+                     else Literal(f"{sample}9", datatype=sample.datatype)]
+        else:
+            extra = [URIRef(EX + "extra-1")]
+        if not existing:
+            extra.append(URIRef(EX + "extra-2") if not isinstance(sample, Literal) else
+                         Literal(f"{extra[0]}8", datatype=extra[0].datatype, lang=extra[0].language))
+        for value in extra:
+            data.add((focus, path, value))
+    elif parameter == "datatype" or parameter == "or" and shape_name == "Figure-value":
+        _replace(data, focus, path, Literal("not of the right datatype", datatype=XSD.token))
+    elif parameter == "languageIn":
+        _replace(data, focus, path, Literal(str(sample), lang="fr"))
+    elif parameter == "uniqueLang":
+        data.add((focus, path, Literal("a second English value", lang="en")))
+    elif parameter in ("class", "in", "or"):
+        _replace(data, focus, path, URIRef(EX + "thing-of-no-class"))
+    elif parameter == "nodeKind":
+        _replace(data, focus, path, Literal("not an IRI"))
+    elif parameter == "pattern":
+        if isinstance(sample, URIRef) or sample is None:
+            _replace(data, focus, path, URIRef("urn:example:does-not-match"))
+        else:
+            _replace(data, focus, path, Literal("does not match!", datatype=sample.datatype, lang=sample.language))
+    elif parameter == "minInclusive":
+        _replace(data, focus, path, Literal(0, datatype=XSD.integer))
+    elif parameter == "lessThanOrEquals":
+        other = shapes.value(prop, SH.lessThanOrEquals)
+        later = Literal("2100-01-01", datatype=XSD.date) if sample.datatype == XSD.date \
+            else Literal(999, datatype=sample.datatype)
+        _replace(data, focus, path, later)
+        assert (focus, other, None) in data
+    else:
+        raise AssertionError(f"no mutation for {parameter}")
+    return Expect(shape_name, focus, path)
+
+
+def _ysv(name):
+    return URIRef(YSV + name)
+
+
+def _first(data, cls):
+    return sorted(data.subjects(RDF.type, _ysv(cls)), key=str)[0]
+
+
+def node_mutations():
+    """Hand-written mutations for node-level and SPARQL constraints: (key) -> function(data) -> Expect."""
+    inspection = URIRef(ID + "inspection/syv-inspection")
+    report = URIRef(ID + "report/syv-inspection-report")
+    dataset = URIRef(ID + "dataset/ysv")
+    area = URIRef("http://statistics.data.gov.uk/id/statistical-geography/E23000001")
+
+    def area_pattern(data):
+        bad = URIRef("http://example.org/area/X1")
+        data.add((bad, RDF.type, _ysv("PoliceForceArea")))
+        return Expect("PoliceForceArea", bad, None)
+
+    def area_node_kind(data):
+        bad = BNode("somewhere")
+        data.add((bad, RDF.type, _ysv("PoliceForceArea")))
+        return Expect("PoliceForceArea", bad, None)
+
+    def legislation_pattern(data):
+        bad = URIRef("https://www.legislation.gov.uk/ukpga/1984/60/section/1")  # a document URI, not /id/
+        data.add((bad, RDF.type, URIRef("https://schema.org/Legislation")))
+        return Expect("Legislation", bad, None)
+
+    def legislation_node_kind(data):
+        bad = BNode("an-act")
+        data.add((bad, RDF.type, URIRef("https://schema.org/Legislation")))
+        return Expect("Legislation", bad, None)
+
+    def vru_xone(data):
+        vru = sorted((s for s in data.subjects(RDF.type, _ysv("ViolenceReductionUnit"))
+                      if (s, URIRef("http://www.w3.org/2004/02/skos/core#prefLabel"), None) in data), key=str)[0]
+        data.add((vru, _ysv("nameKnown"), Literal(False)))
+        return Expect("ViolenceReductionUnit", vru, None)
+
+    def figure_not(data):
+        figure = _first(data, "Figure")
+        data.add((figure, URIRef("http://purl.org/linked-data/sdmx/2009/dimension#refArea"), area))
+        data.add((figure, _ysv("areaDescription"), Literal("and also some words", lang="en")))
+        return Expect("Figure", figure, None)
+
+    def every_fact_has_a_source(data):
+        data.add((URIRef(EX + "orphan"), RDFS.label, Literal("a fact with no source", lang="en")))
+        return Expect("Dataset", dataset, None)
+
+    def area_code_matches(data):
+        data.remove((area, URIRef("http://www.w3.org/2004/02/skos/core#notation"), None))
+        data.add((area, URIRef("http://www.w3.org/2004/02/skos/core#notation"), Literal("E23000002")))
+        return Expect("Dataset", dataset, None)
+
+    def named_within_stated(data):
+        areas = sorted(data.subjects(RDF.type, _ysv("PoliceForceArea")), key=str)[:13]
+        for a in areas:
+            data.add((inspection, _ysv("inspectedArea"), a))
+        return Expect("Inspection", inspection, None)
+
+    def status_matches_names(data):
+        data.add((inspection, _ysv("inspectedArea"), area))  # one named while the list is 'unknown'
+        return Expect("Inspection", inspection, None)
+
+    def split_adds_up(data):
+        _replace(data, inspection, _ysv("areasInspectedWithVRU"), Literal(11, datatype=XSD.nonNegativeInteger))
+        return Expect("Inspection", inspection, None)
+
+    def recommendations_within_count(data):
+        _replace(data, report, _ysv("statedRecommendationCount"), Literal(1, datatype=XSD.nonNegativeInteger))
+        return Expect("InspectionReport", report, None)
+
+    def described_has_text(data):
+        rec = URIRef(ID + "recommendation/rec-outcome-22-training")
+        data.remove((rec, URIRef("http://purl.org/dc/terms/description"), None))
+        return Expect("Recommendation", rec, None)
+
+    return {
+        ("PoliceForceArea", "pattern"): area_pattern,
+        ("PoliceForceArea", "nodeKind"): area_node_kind,
+        ("Legislation", "pattern"): legislation_pattern,
+        ("Legislation", "nodeKind"): legislation_node_kind,
+        ("ViolenceReductionUnit", "xone"): vru_xone,
+        ("Figure", "not"): figure_not,
+        ("Dataset-everyFactHasASource", "sparql"): every_fact_has_a_source,
+        ("Dataset-areaCodeMatchesIRI", "sparql"): area_code_matches,
+        ("Inspection-namedWithinStated", "sparql"): named_within_stated,
+        ("Inspection-statusMatchesNames", "sparql"): status_matches_names,
+        ("Inspection-splitAddsUp", "sparql"): split_adds_up,
+        ("InspectionReport-recommendationsWithinCount", "sparql"): recommendations_within_count,
+        ("Recommendation-describedHasText", "sparql"): described_has_text,
+    }
+
+
+def _only(shapes: Graph, node_shape: URIRef) -> Graph:
+    """The shapes graph with every other node shape's targets removed, so only this shape is evaluated."""
+    out = Graph()
+    for s, p, o in shapes:
+        if p in (SH.targetClass, SH.targetNode) and s != node_shape:
+            continue
+        out.add((s, p, o))
+    return out
+
+
+def _is_property_shape(shapes, name):
+    return (URIRef(SHAPES_NS + name), SH.path, None) in shapes
+
+
+def _owner(shapes: Graph, key: tuple[str, str]) -> URIRef:
+    name, parameter = key
+    iri = URIRef(SHAPES_NS + name)
+    if parameter == "sparql":
+        return next(shapes.subjects(SH.sparql, iri))
+    if _is_property_shape(shapes, name):
+        return _node_shape_of(shapes, iri)
+    return iri
+
+
+def test_every_constraint_has_a_negative_test(shapes):
+    handwritten = node_mutations()
+    missing = [key for key in constraints(shapes)
+               if key not in handwritten and not _is_property_shape(shapes, key[0])]
+    assert not missing, f"constraints with no way to break them in this test: {missing}"
+    assert len(constraints(shapes)) >= 150
+
+
+def _all_constraints():
+    return constraints(validation.load_shapes(Base()))
+
+
+@pytest.mark.parametrize("key", _all_constraints(), ids=lambda k: f"{k[0]}:{k[1]}")
+def test_breaking_the_constraint_is_reported(key, built, shapes):
+    data = Graph()
+    for triple in built.asserted:
+        data.add(triple)
+    handwritten = node_mutations()
+    if key in handwritten:
+        expect = handwritten[key](data)
+    else:
+        expect = mutate_property(shapes, data, *key)
+    result = validation.validate(data, _only(shapes, _owner(shapes, key)))
+    assert not result.conforms
+    wanted_component = str(COMPONENT[key[1]])
+    matches = [v for v in result.violations
+               if v.shape == SHAPES_NS + expect.shape and v.component == wanted_component
+               and v.focus == (str(expect.focus) if isinstance(expect.focus, URIRef) else expect.focus.n3())
+               and (expect.path is None or v.path == str(expect.path))]
+    assert matches, f"expected {expect} / {wanted_component}; got:\n" + "\n".join(
+        f"{v.focus} {v.path} {v.shape} {v.component}" for v in result.violations)
+
+
+def test_the_real_data_conforms(built):
+    assert built.validation.conforms
+    assert built.validation.violations == []
