@@ -70,7 +70,7 @@ KINDS: dict[str, Kind] = {
     }),
     "groups": Kind("id", {"name": _f("str", True), "description": _f("text")}),
     "people": Kind("id", {
-        "name": _f("str", True), "role": _f("str"), "member_of": _f("ref", refs=("organisations",)),
+        "name": _f("str", True), "role": _f("str"), "member_of": _f("ref", refs=("organisations", "forces")),
     }),
     "areas": Kind("code", {
         "name": _f("str", True), "country": _f("enum", True, choices=("England", "Wales")),
