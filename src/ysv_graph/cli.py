@@ -83,6 +83,9 @@ def _query(args) -> int:
 
     from . import querying
 
+    if args.endpoint:
+        from . import remote
+        return remote.query_cli(args)
     try:
         path = querying.resolve(args.query)
         store = querying.open_store(Path(args.out))
@@ -110,6 +113,12 @@ def _query(args) -> int:
         out.print(table)
         out.print(f"{len(result.rows)} row(s)")
     return EXIT_OK
+
+
+def _publish(args) -> int:
+    from . import remote
+
+    return remote.publish_cli(args)
 
 
 def _stats(args) -> int:
@@ -158,7 +167,16 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.add_argument("--out", default="out")
     q.add_argument("--base", default=DEFAULT_BASE)
+    q.add_argument("--endpoint", help="run against a remote SPARQL 1.1 endpoint instead of out/")
     q.set_defaults(func=_query)
+
+    pub = sub.add_parser("publish", help="send every named graph of out/ysv.nq to a triple store (SPARQL 1.1 "
+                                         "Graph Store Protocol) and verify the counts")
+    pub.add_argument("--store", required=True, help="the store's Graph Store Protocol endpoint URL")
+    pub.add_argument("--graph-base", default=None, help="rewrite named-graph IRIs to start with this IRI")
+    pub.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
+    pub.add_argument("--out", default="out")
+    pub.set_defaults(func=_publish)
 
     s = sub.add_parser("stats", help="count triples per named graph and things per class in out/")
     s.add_argument("--out", default="out")

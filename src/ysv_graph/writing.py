@@ -6,6 +6,7 @@ input gives the same bytes whatever PYTHONHASHSEED is); triples are sorted befor
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -20,7 +21,6 @@ from rdflib.namespace import XSD
 from . import jsonld
 from .vocab import Base
 
-FILES = ("ysv.ttl", "ysv.nt", "ysv.jsonld", "context.jsonld", "ysv.nq", "validation.ttl", "manifest.json")
 
 
 def to_ox(term):
@@ -101,6 +101,9 @@ def render(outputs: Outputs) -> dict[str, bytes]:
     files["ysv.nq"] = nquads(outputs.graphs)
     shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **prefixes,
                       "ysvsh": outputs.base.iri + "def/shapes/"}
+    # bulk-loader dumps; gzip with no name and mtime 0, so the bytes are reproducible
+    files["ysv.nq.gz"] = gzip.compress(files["ysv.nq"], compresslevel=9, mtime=0)
+    files["ysv.ttl.gz"] = gzip.compress(files["ysv.ttl"], compresslevel=9, mtime=0)
     files["validation.ttl"] = canonical_turtle(outputs.validation_report,
                                                _used_prefixes(outputs.validation_report, shacl_prefixes))
     manifest = {
@@ -118,9 +121,9 @@ def render(outputs: Outputs) -> dict[str, bytes]:
 
 
 def _count(name: str, outputs: Outputs) -> int | None:
-    if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld"):
+    if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld", "ysv.ttl.gz"):
         return len(outputs.asserted)
-    if name == "ysv.nq":
+    if name in ("ysv.nq", "ysv.nq.gz"):
         return sum(len(g) for g in outputs.graphs.values())
     if name == "validation.ttl":
         return len(outputs.validation_report)
@@ -137,6 +140,7 @@ def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the published folder is readable by all
         for name, data in files.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
