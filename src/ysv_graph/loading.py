@@ -42,6 +42,8 @@ class Source:
     id: str
     path: Path
     values: dict[str, Any]
+    display: str = ""
+    lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -305,8 +307,8 @@ def load(data_dir: Path) -> Curated:
             if "source" not in top:
                 reader.error(_line(root), "source", "is required in source.yaml")
                 continue
-        values, _lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
-        sources[folder.name] = Source(folder.name, source_file, values)
+        values, lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
+        sources[folder.name] = Source(folder.name, source_file, values, reader.display, lines)
 
         for path in sorted(folder.glob("*.yaml")):
             if path.name == "source.yaml":
@@ -389,9 +391,14 @@ def _check_references(curated: Curated, errors: list[DataError]) -> None:
                             errors.append(_err(record, name, f"'{value}' is a record of {target.kind}, "
                                                              f"expected one of: {', '.join(spec.refs)}"))
     for source in curated.sources.values():
-        publisher = source.values.get("publisher")
-        if publisher and publisher not in curated.records["organisations"]:
-            errors.append(DataError(str(source.path), 0, "publisher", f"unknown organisation '{publisher}'"))
+        for name, spec in SOURCE_FIELDS.items():
+            value = source.values.get(name)
+            if spec.type != "ref" or value is None:
+                continue
+            target = curated.find(value)
+            if target is None or target.kind not in spec.refs:
+                errors.append(DataError(source.display, source.lines.get(name, 1), name,
+                                        f"'{value}' is not the id of one of: {', '.join(spec.refs)}"))
 
 
 def _check_consistency(curated: Curated, errors: list[DataError]) -> None:

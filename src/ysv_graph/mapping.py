@@ -132,6 +132,8 @@ class _Mapper:
         if v.get("issued"):
             g.add((s, DCTERMS.issued, Literal(v["issued"], datatype=XSD.date)))
         g.add((s, DCTERMS.type, en(v["kind"])))
+        if v.get("about"):
+            g.add((s, FOAF.primaryTopic, self.iri(v["about"])))
         if v.get("note"):
             g.add((s, SKOS.editorialNote, en(v["note"])))
 
@@ -292,6 +294,8 @@ class _Mapper:
         g.add((s, DCTERMS.description, en(text)))
         self.refs(g, s, self.ysv.statementOf, r, "response")
         self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
+        self.refs(g, s, self.ysv.addressesFinding, r, "findings")
+        self.refs(g, s, DCTERMS.references, r, "definitions")
         self.refs(g, s, self.ysv.instrument, r, "instruments")
 
     def figures(self, r: Record) -> None:

@@ -52,6 +52,7 @@ SOURCE_FIELDS = {
     "publisher_name": _f("str", True),
     "publisher": _f("ref", refs=("organisations",)),
     "issued": _f("date"),
+    "about": _f("ref", refs=("reports", "responses")),
     "kind": _f("enum", True, choices=("report", "web-page", "news-article", "letter", "blog-post", "api",
                                       "dataset", "parliamentary-answer", "legislation", "press-release")),
     "note": _f("text"),
@@ -161,6 +162,8 @@ KINDS: dict[str, Kind] = {
         "response": _f("ref", True, refs=("responses",)),
         "text": _f("text", True),
         "recommendations": _f("ref", many=True, refs=("recommendations",)),
+        "findings": _f("ref", many=True, refs=("findings",)),
+        "definitions": _f("ref", many=True, refs=("definitions",)),
         "instruments": _f("ref", many=True, refs=("instruments",)),
     }),
     "figures": Kind("id", {
