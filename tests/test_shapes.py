@@ -69,6 +69,8 @@ def _targets(shapes: Graph, node_shape: URIRef, data: Graph) -> list[URIRef]:
     for cls in shapes.objects(node_shape, SH.targetClass):
         nodes |= set(data.subjects(RDF.type, cls))
     nodes |= set(shapes.objects(node_shape, SH.targetNode))
+    for prop in shapes.objects(node_shape, SH.targetObjectsOf):
+        nodes |= {o for o in data.objects(None, prop) if isinstance(o, URIRef)}
     return sorted(nodes, key=str)
 
 
@@ -136,7 +138,7 @@ def mutate_property(shapes: Graph, data: Graph, shape_name: str, parameter: str)
         else:
             _replace(data, focus, path, Literal("does not match!", datatype=sample.datatype, lang=sample.language))
     elif parameter == "minInclusive":
-        _replace(data, focus, path, Literal(0, datatype=XSD.integer))
+        _replace(data, focus, path, Literal(int(shapes.value(prop, SH.minInclusive)) - 1, datatype=XSD.integer))
     elif parameter == "lessThanOrEquals":
         other = shapes.value(prop, SH.lessThanOrEquals)
         later = Literal("2100-01-01", datatype=XSD.date) if sample.datatype == XSD.date \

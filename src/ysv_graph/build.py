@@ -11,7 +11,7 @@ from typing import Callable
 
 from rdflib import Graph, URIRef
 
-from . import loading, mapping, reasoning, validation, writing
+from . import describing, loading, mapping, reasoning, validation, writing
 from .vocab import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +69,11 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     entailments = reasoning.reason(ontology, asserted)
     done("reason")
 
+    stage("describe")
+    describing.describe(curated, mapped, entailments, base)
+    asserted = mapped.union()
+    done("describe")
+
     stage("validate")
     shapes = validation.load_shapes(base)
     result = validation.validate(asserted, shapes)
@@ -80,7 +85,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     graphs: dict[URIRef, Graph] = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
-    files = writing.render(writing.Outputs(base, asserted, graphs, result.report))
+    files = writing.render(writing.Outputs(base, asserted, graphs, result.report, mapped.metadata_graph))
     if write and out_dir is not None:
         writing.write_atomically(Path(out_dir), files)
     done("write")

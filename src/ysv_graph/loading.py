@@ -6,6 +6,7 @@ records that did not pass.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,13 @@ from typing import Any
 
 import yaml
 
-from .schema import KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
+from .schema import DATASET_FIELDS, KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
 
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 YEAR_RE = re.compile(r"^[0-9]{4}$")
 FINANCIAL_YEAR_RE = re.compile(r"^([0-9]{4})-([0-9]{4})$")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 INT_RE = re.compile(r"^-?[0-9]+$")
 NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -71,6 +73,8 @@ class Curated:
 
     sources: dict[str, Source]
     records: dict[str, dict[str, Record]]  # kind -> key -> record
+    dataset: dict[str, Any] = field(default_factory=dict)  # data/dataset.yaml
+    files: dict[str, str] = field(default_factory=dict)  # curated file (relative to data/) -> sha256
 
     def of(self, kind: str) -> list[Record]:
         return [self.records[kind][k] for k in sorted(self.records.get(kind, {}))]
@@ -190,6 +194,15 @@ class _Reader:
                 self.error(line, name, f"'{raw}' is not a financial year such as 2023-2024")
                 return None
             return raw
+        if kind == "datetime":
+            if not DATETIME_RE.match(raw):
+                self.error(line, name, f"'{raw}' is not a UTC time written YYYY-MM-DDTHH:MM:SSZ")
+                return None
+            try:
+                return dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                self.error(line, name, f"'{raw}' is not a real time")
+                return None
         if kind == "date":
             if not DATE_RE.match(raw):
                 self.error(line, name, f"'{raw}' is not a date written YYYY-MM-DD")
@@ -283,6 +296,7 @@ def load(data_dir: Path) -> Curated:
     records: dict[str, dict[str, Record]] = {kind: {} for kind in KINDS}
     where_defined: dict[str, Record] = {}
 
+    dataset = _load_dataset(data_dir, errors)
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     for folder in folders:
         display = _display(folder, data_dir)
@@ -317,13 +331,38 @@ def load(data_dir: Path) -> Curated:
         for path in sorted(folder.glob("*.yml")):
             errors.append(DataError(_display(path, data_dir), 0, "file", "name data files *.yaml, not *.yml"))
 
-    curated = Curated(sources, records)
+    files = {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(data_dir.rglob("*.yaml"))}
+    curated = Curated(sources, records, dataset, files)
     if not errors:
         _check_references(curated, errors)
         _check_consistency(curated, errors)
     if errors:
         raise DataErrors(errors)
     return curated
+
+
+def _load_dataset(data_dir: Path, errors: list[DataError]) -> dict[str, Any]:
+    path = data_dir / "dataset.yaml"
+    display = _display(path, data_dir)
+    if not path.is_file():
+        errors.append(DataError(display, 0, "dataset.yaml", "the data folder needs a dataset.yaml"))
+        return {}
+    reader = _Reader(path, display, errors)
+    root = reader.compose()
+    if root is None:
+        return {}
+    top = reader.mapping(root, "dataset.yaml")
+    if top is None:
+        return {}
+    for name, (key_node, _) in top.items():
+        if name != "dataset":
+            reader.error(_line(key_node), name, "dataset.yaml holds only 'dataset:'")
+    if "dataset" not in top:
+        reader.error(_line(root), "dataset", "is required in dataset.yaml")
+        return {}
+    values, _lines = reader.fields(top["dataset"][1], DATASET_FIELDS, "the dataset")
+    return values
 
 
 def _load_file(path: Path, display: str, source_id: str, records: dict[str, dict[str, Record]],

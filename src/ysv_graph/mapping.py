@@ -17,8 +17,6 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO,
 from .loading import Curated, Record
 from .vocab import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
 
-OGL = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
-
 ORG_KIND_TYPES = {
     "government-department": (SDO.GovernmentOrganization, ORG.FormalOrganization),
     "inspectorate": (SDO.GovernmentOrganization, ORG.FormalOrganization),
@@ -146,7 +144,7 @@ class _Mapper:
         if r.get("acronym"):
             g.add((s, SKOS.altLabel, en(r.get("acronym"))))
         if r.get("govuk_slug"):
-            g.add((s, RDFS.seeAlso, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")))
+            g.add((s, FOAF.page, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")))
         if r.get("homepage"):
             g.add((s, FOAF.homepage, URIRef(r.get("homepage"))))
         self.refs(g, s, SDO.areaServed, r, "area")
@@ -173,6 +171,9 @@ class _Mapper:
         g, s = self.start(r, self.ysv.PoliceForce, *types, ORG.Organization)
         g.add((s, SKOS.prefLabel, en(r.get("name"))))
         g.add((s, self.ysv.policeUkId, Literal(r.key)))
+        if r.get("territorial"):
+            # data.police.uk lists the territorial forces (not BTP) at /api/forces/{id}
+            g.add((s, RDFS.seeAlso, URIRef(f"https://data.police.uk/api/forces/{r.key}")))
         self.refs(g, s, SDO.areaServed, r, "area")
 
     def vrus(self, r: Record) -> None:
@@ -411,14 +412,11 @@ class _Mapper:
         report = self._main_report()
         g.add((dataset, RDF.type, DCAT.Dataset))
         g.add((dataset, RDF.type, VOID.Dataset))
-        g.add((dataset, RDFS.label, en("Serious youth violence inspection knowledge graph")))
-        g.add((dataset, DCTERMS.title, en("Serious youth violence inspection knowledge graph")))
-        g.add((dataset, DCTERMS.description, en(
-            "Linked data about the HMICFRS inspection of how well the police tackle serious youth violence "
-            "(published 8 March 2023): its findings, recommendations, figures, themes and responses, and the "
-            "police forces, violence reduction units and police force areas it concerns. Each fact cites the "
-            "document it comes from.")))
-        g.add((dataset, DCTERMS.license, OGL))
+        info = self.curated.dataset
+        g.add((dataset, RDFS.label, en(info["title"])))
+        g.add((dataset, DCTERMS.title, en(info["title"])))
+        g.add((dataset, DCTERMS.description, en(info["description"])))
+        g.add((dataset, DCTERMS.license, URIRef(info["licence"])))
         g.add((dataset, VOID.subset, figures))
         if report is not None:
             g.add((dataset, FOAF.primaryTopic, report))
@@ -427,7 +425,7 @@ class _Mapper:
         g.add((figures, RDF.type, QB.DataSet))
         g.add((figures, RDFS.label, en("Figures stated in or about the report")))
         g.add((figures, QB.structure, self.ysv.figuresStructure))
-        g.add((figures, DCTERMS.license, OGL))
+        g.add((figures, DCTERMS.license, URIRef(info["licence"])))
         for scheme, label in ((themes, "Themes of the serious youth violence inspection report"),
                               (powers, "Police powers and instruments discussed with the report")):
             g.add((scheme, RDF.type, SKOS.ConceptScheme))

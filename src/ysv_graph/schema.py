@@ -58,6 +58,17 @@ SOURCE_FIELDS = {
     "note": _f("text"),
 }
 
+DATASET_FIELDS = {
+    "title": _f("str", True),
+    "description": _f("text", True),
+    "version": _f("str", True, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
+    "issued": _f("date", True),
+    "released": _f("datetime", True),
+    "keywords": _f("str", many=True),
+    "contact_name": _f("str", True),
+    "licence": _f("url", True),
+}
+
 KINDS: dict[str, Kind] = {
     "organisations": Kind("id", {
         "name": _f("str", True),

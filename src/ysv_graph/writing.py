@@ -18,9 +18,12 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from . import jsonld
+from . import describing, jsonld
 from .vocab import Base
 
+
+
+EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
 
 
 def to_ox(term):
@@ -87,6 +90,7 @@ class Outputs:
     asserted: Graph  # the union of the source graphs and the metadata graph
     graphs: dict[URIRef, Graph]  # named graph -> triples, for ysv.nq
     validation_report: Graph
+    metadata_graph: URIRef | None = None
 
 
 def render(outputs: Outputs) -> dict[str, bytes]:
@@ -106,6 +110,9 @@ def render(outputs: Outputs) -> dict[str, bytes]:
     files["ysv.ttl.gz"] = gzip.compress(files["ysv.ttl"], compresslevel=9, mtime=0)
     files["validation.ttl"] = canonical_turtle(outputs.validation_report,
                                                _used_prefixes(outputs.validation_report, shacl_prefixes))
+    if outputs.metadata_graph is not None:
+        catalogue = describing.catalogue(outputs.graphs[outputs.metadata_graph], files, outputs.base)
+        files["catalog.ttl"] = turtle(catalogue, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES)
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
         "base": outputs.base.iri,

@@ -1,0 +1,274 @@
+"""Stage 3b: describe the dataset — DCAT, VoID and PROV — from the graph itself.
+
+Runs after reasoning, so every count (triples, entities, classes, links) is computed from the built graphs and
+never typed in. The description goes into the metadata named graph. Byte sizes and checksums of the files cannot
+be in a graph that those files contain, so writing.py adds them to out/catalog.ttl (and manifest.json).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SDO, VOID, XSD
+
+from . import __version__
+from .loading import Curated
+from .mapping import Mapped, en
+from .vocab import ONS_GEO, Base
+
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+IANA = "http://www.iana.org/assignments/media-types/"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    file: str
+    key: str
+    title: str
+    media_type: str
+    compress: str | None = None
+
+
+DISTRIBUTIONS = (
+    Distribution("ysv.ttl", "turtle", "The asserted data as Turtle", "text/turtle"),
+    Distribution("ysv.jsonld", "json-ld", "The asserted data as JSON-LD (compacted with context.jsonld)",
+                 "application/ld+json"),
+    Distribution("ysv.nt", "n-triples", "The asserted data as sorted N-Triples", "application/n-triples"),
+    Distribution("ysv.nq", "n-quads", "Every named graph (sources, metadata, entailments, ontology) as N-Quads",
+                 "application/n-quads"),
+    Distribution("ysv.nq.gz", "n-quads-gzip", "ysv.nq compressed with gzip, for bulk loaders", "application/n-quads",
+                 "application/gzip"),
+    Distribution("ysv.ttl.gz", "turtle-gzip", "ysv.ttl compressed with gzip, for bulk loaders", "text/turtle",
+                 "application/gzip"),
+)
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    key: str
+    title: str
+    namespace: str
+    homepage: str
+
+
+LINK_TARGETS = (
+    LinkTarget("ons-statistical-geography", "ONS statistical geography (police force areas)", str(ONS_GEO),
+               "https://statistics.data.gov.uk/"),
+    LinkTarget("data-police-uk", "data.police.uk police forces", "https://data.police.uk/api/forces/",
+               "https://data.police.uk/"),
+    LinkTarget("legislation-gov-uk", "legislation.gov.uk", "http://www.legislation.gov.uk/id/",
+               "https://www.legislation.gov.uk/"),
+    LinkTarget("govuk-organisations", "GOV.UK organisations", "https://www.gov.uk/government/organisations/",
+               "https://www.gov.uk/government/organisations"),
+)
+
+
+def _slug(iri: str, prefixes: dict[str, str]) -> str:
+    for prefix, namespace in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(namespace):
+            return re.sub(r"[^A-Za-z0-9]+", "-", f"{prefix}-{iri[len(namespace):]}").strip("-")
+    return re.sub(r"[^A-Za-z0-9]+", "-", iri).strip("-")
+
+
+def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -> Graph:
+    """Add the dataset description to the metadata graph and return that graph."""
+    g = mapped.graphs[mapped.metadata_graph]
+    info = curated.dataset
+    ds = base.id["dataset/ysv"]
+    data = Graph()
+    for name, graph in mapped.graphs.items():
+        if name != mapped.metadata_graph:
+            for triple in graph:
+                data.add(triple)
+    released = Literal(info["released"].strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD.dateTime)
+    prefixes = base.prefixes()
+
+    # --- DCAT: catalogue, record, dataset, distributions --------------------------------------------------------
+    catalog, record = base.id["dataset/catalog"], base.id["dataset/ysv/record"]
+    g.add((catalog, RDF.type, DCAT.Catalog))
+    g.add((catalog, RDFS.label, en("ysv-graph catalogue")))
+    g.add((catalog, DCTERMS.title, en("ysv-graph catalogue")))
+    g.add((catalog, DCAT.dataset, ds))
+    g.add((catalog, DCAT.record, record))
+    g.add((catalog, DCTERMS.license, URIRef(info["licence"])))
+    g.add((record, RDF.type, DCAT.CatalogRecord))
+    g.add((record, RDFS.label, en(f"Catalogue record of {info['title']}")))
+    g.add((record, FOAF.primaryTopic, ds))
+    g.add((record, DCTERMS.issued, Literal(info["issued"], datatype=XSD.date)))
+    g.add((record, DCTERMS.modified, released))
+
+    g.add((ds, DCTERMS.issued, Literal(info["issued"], datatype=XSD.date)))
+    g.add((ds, DCTERMS.modified, released))
+    g.add((ds, SDO.version, Literal(info["version"])))
+    g.add((ds, DCAT.landingPage, URIRef(base.iri)))
+    g.add((ds, DCTERMS.publisher, base.id["dataset/publisher"]))
+    for keyword in info.get("keywords", []):
+        g.add((ds, DCAT.keyword, en(keyword)))
+    for area in sorted(set(data.subjects(RDF.type, base.ysv.PoliceForceArea))):
+        g.add((ds, DCTERMS.spatial, area))
+    _temporal(g, ds, data, base)
+    contact = base.id["dataset/ysv/contact"]
+    g.add((ds, DCAT.contactPoint, contact))
+    g.add((contact, RDF.type, VCARD.Organization))
+    g.add((contact, VCARD.fn, Literal(info["contact_name"])))
+    g.add((contact, VCARD.hasURL, URIRef(base.iri)))
+    publisher = base.id["dataset/publisher"]
+    g.add((publisher, RDF.type, FOAF.Agent))
+    g.add((publisher, RDFS.label, en(info["contact_name"])))
+    g.add((publisher, FOAF.homepage, URIRef(base.iri)))
+
+    for dist in DISTRIBUTIONS:
+        d = base.id[f"dataset/ysv/distribution/{dist.key}"]
+        g.add((ds, DCAT.distribution, d))
+        g.add((d, RDF.type, DCAT.Distribution))
+        g.add((d, RDFS.label, en(dist.title)))
+        g.add((d, DCTERMS.title, en(dist.title)))
+        g.add((d, DCAT.downloadURL, URIRef(base.iri + "download/" + dist.file)))
+        g.add((d, DCAT.accessURL, URIRef(base.iri + "download/" + dist.file)))
+        g.add((d, DCAT.mediaType, URIRef(IANA + dist.media_type)))
+        if dist.compress:
+            g.add((d, DCAT.compressFormat, URIRef(IANA + dist.compress)))
+        g.add((d, DCTERMS.license, URIRef(info["licence"])))
+        g.add((d, DCTERMS.identifier, Literal(dist.file)))
+    site = base.id["dataset/ysv/distribution/html"]
+    g.add((ds, DCAT.distribution, site))
+    g.add((site, RDF.type, DCAT.Distribution))
+    g.add((site, RDFS.label, en("Web pages about every resource, also written to out/site/ for static hosting")))
+    g.add((site, DCAT.accessURL, URIRef(base.iri)))
+    g.add((site, DCAT.mediaType, URIRef(IANA + "text/html")))
+    g.add((site, DCTERMS.license, URIRef(info["licence"])))
+    service = base.id["dataset/ysv/sparql-service"]
+    g.add((ds, DCAT.distribution, service))
+    g.add((service, RDF.type, DCAT.Distribution))
+    g.add((service, RDFS.label, en("SPARQL 1.1 endpoint")))
+    g.add((service, DCAT.accessURL, URIRef(base.iri + "sparql")))
+    g.add((service, DCAT.mediaType, URIRef(IANA + "application/sparql-results+json")))
+    g.add((service, DCTERMS.license, URIRef(info["licence"])))
+
+    # --- VoID: statistics, partitions, linksets ------------------------------------------------------------------
+    g.add((ds, VOID.triples, Literal(len(data), datatype=XSD.integer)))
+    typed = {s for s in data.subjects(RDF.type, None) if isinstance(s, URIRef)}
+    g.add((ds, VOID.entities, Literal(len(typed), datatype=XSD.integer)))
+    g.add((ds, VOID.distinctSubjects, Literal(len(set(data.subjects())), datatype=XSD.integer)))
+    g.add((ds, VOID.distinctObjects, Literal(len(set(data.objects())), datatype=XSD.integer)))
+    classes = Counter(o for _s, o in set(data.subject_objects(RDF.type)))
+    properties = Counter(p for _s, p, _o in data)
+    g.add((ds, VOID.classes, Literal(len(classes), datatype=XSD.integer)))
+    g.add((ds, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
+    g.add((ds, VOID.uriSpace, Literal(base.iri + "id/")))
+    g.add((ds, VOID.sparqlEndpoint, URIRef(base.iri + "sparql")))
+    for dist in DISTRIBUTIONS:
+        if not dist.compress:
+            g.add((ds, VOID.dataDump, URIRef(base.iri + "download/" + dist.file)))
+    g.add((ds, VOID.exampleResource, base.id["report/syv-inspection-report"]))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/JSON-LD")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/N-Quads")))
+    for cls, count in sorted(classes.items()):
+        part = base.id[f"dataset/ysv/class/{_slug(str(cls), prefixes)}"]
+        g.add((ds, VOID.classPartition, part))
+        g.add((part, RDF.type, VOID.Dataset))
+        g.add((part, VOID["class"], cls))
+        g.add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
+    for prop, count in sorted(properties.items()):
+        part = base.id[f"dataset/ysv/property/{_slug(str(prop), prefixes)}"]
+        g.add((ds, VOID.propertyPartition, part))
+        g.add((part, RDF.type, VOID.Dataset))
+        g.add((part, VOID.property, prop))
+        g.add((part, VOID.triples, Literal(count, datatype=XSD.integer)))
+    for vocabulary in sorted({ns for ns in prefixes.values()
+                              if any(str(p).startswith(ns) for p in properties)}):
+        g.add((ds, VOID.vocabulary, URIRef(vocabulary)))
+    for target in LINK_TARGETS:
+        links = [(s, p, o) for s, p, o in data if isinstance(o, URIRef) and str(o).startswith(target.namespace)]
+        external = base.id[f"dataset/external/{target.key}"]
+        linkset = base.id[f"dataset/ysv/linkset/{target.key}"]
+        g.add((external, RDF.type, VOID.Dataset))
+        g.add((external, RDFS.label, en(target.title)))
+        g.add((external, FOAF.homepage, URIRef(target.homepage)))
+        g.add((external, VOID.uriSpace, Literal(target.namespace)))
+        g.add((ds, VOID.subset, linkset))
+        g.add((linkset, RDF.type, VOID.Linkset))
+        g.add((linkset, RDFS.label, en(f"Links to {target.title}")))
+        g.add((linkset, VOID.subjectsTarget, ds))
+        g.add((linkset, VOID.objectsTarget, external))
+        g.add((linkset, VOID.triples, Literal(len(links), datatype=XSD.integer)))
+        for predicate in sorted({p for _s, p, _o in links}):
+            g.add((linkset, VOID.linkPredicate, predicate))
+
+    # --- PROV: the build that generated the dataset -----------------------------------------------------------
+    activity = base.id[f"dataset/ysv/build/{info['version']}"]
+    software = base.id[f"software/ysv-graph/{__version__}"]
+    g.add((ds, PROV.wasGeneratedBy, activity))
+    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDFS.label, en(f"Build of release {info['version']}")))
+    g.add((activity, RDFS.comment, en(
+        "Start and end are the release time from data/dataset.yaml (the SOURCE_DATE_EPOCH convention of "
+        "reproducible builds), not the wall clock, so that rebuilding a release gives identical files.")))
+    g.add((activity, PROV.startedAtTime, released))
+    g.add((activity, PROV.endedAtTime, released))
+    g.add((activity, PROV.wasAssociatedWith, software))
+    g.add((software, RDF.type, PROV.SoftwareAgent))
+    g.add((software, RDF.type, SDO.SoftwareApplication))
+    g.add((software, RDFS.label, en(f"ysv-graph {__version__}")))
+    g.add((software, SDO.name, Literal("ysv-graph")))
+    g.add((software, SDO.softwareVersion, Literal(__version__)))
+    for source_id in sorted(curated.sources):
+        g.add((activity, PROV.used, base.id[f"source/{source_id}"]))
+    for path, digest in sorted(curated.files.items()):
+        entity = base.id[f"dataset/ysv/input/{path}"]
+        checksum = base.id[f"dataset/ysv/input/{path}/sha256"]
+        g.add((activity, PROV.used, entity))
+        g.add((entity, RDF.type, PROV.Entity))
+        g.add((entity, RDFS.label, en(f"data/{path}")))
+        g.add((entity, DCTERMS.identifier, Literal(f"data/{path}")))
+        g.add((entity, SPDX.checksum, checksum))
+        g.add((checksum, RDF.type, SPDX.Checksum))
+        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        g.add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary)))
+    return g
+
+
+def _temporal(g: Graph, ds: URIRef, data: Graph, base: Base) -> None:
+    """Temporal coverage: from the earliest to the latest date the data mentions."""
+    dates = [o.toPython() for o in data.objects() if isinstance(o, Literal) and o.datatype == XSD.date]
+    dates = [d for d in dates if isinstance(d, dt.date)]
+    if not dates:
+        return
+    period = base.id["dataset/ysv/temporal-coverage"]
+    g.add((ds, DCTERMS.temporal, period))
+    g.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    g.add((period, RDFS.label, en(f"{min(dates).isoformat()} to {max(dates).isoformat()}")))
+    g.add((period, DCAT.startDate, Literal(min(dates), datatype=XSD.date)))
+    g.add((period, DCAT.endDate, Literal(max(dates), datatype=XSD.date)))
+
+
+def checksums(files: dict[str, bytes]) -> dict[str, tuple[int, str]]:
+    import hashlib
+
+    return {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()}
+
+
+def catalogue(metadata: Graph, files: dict[str, bytes], base: Base) -> Graph:
+    """The metadata graph plus each distribution's byte size and checksum (for out/catalog.ttl)."""
+    out = Graph()
+    for triple in metadata:
+        out.add(triple)
+    sums = checksums(files)
+    for dist in DISTRIBUTIONS:
+        if dist.file not in sums:
+            continue
+        size, digest = sums[dist.file]
+        d = base.id[f"dataset/ysv/distribution/{dist.key}"]
+        checksum = base.id[f"dataset/ysv/distribution/{dist.key}/sha256"]
+        out.add((d, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
+        out.add((d, SPDX.checksum, checksum))
+        out.add((checksum, RDF.type, SPDX.Checksum))
+        out.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        out.add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary)))
+    return out
