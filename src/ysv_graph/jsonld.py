@@ -75,8 +75,15 @@ def build_context(graph: Graph, prefixes: dict[str, str]) -> dict:
 
 
 def _compact_iri(iri: str, prefixes: dict[str, str]) -> str:
-    split = _split(iri, prefixes)
-    return f"{split[0]}:{split[1]}" if split else iri
+    """prefix:rest with the longest matching namespace (rest may hold '/', as in ysvid:report/x)."""
+    best = None
+    for prefix, namespace in prefixes.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace) and (
+                best is None or len(namespace) > len(prefixes[best])):
+            best = prefix
+    if best is None or iri[len(prefixes[best]):].startswith("/"):
+        return iri
+    return f"{best}:{iri[len(prefixes[best]):]}"
 
 
 def _definition(iri: URIRef, kinds: set | None, prefixes: dict[str, str]) -> object:
