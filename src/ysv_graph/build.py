@@ -74,18 +74,27 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     asserted = mapped.union()
     done("describe")
 
-    stage("validate")
+    # Validation runs in a child process while this one renders the files; nothing is written unless the
+    # data conforms.
+    stage("validate & render")
     shapes = validation.load_shapes(base)
-    result = validation.validate(asserted, shapes)
-    done("validate")
+    background = validation.Background(asserted, shapes)
+    graphs: dict[URIRef, Graph] = dict(mapped.graphs)
+    graphs[base.graph["entailments"]] = entailments
+    graphs[base.graph["ontology"]] = ontology
+    outputs = writing.Outputs(base, asserted, graphs, None, mapped.metadata_graph)
+    render_start = time.perf_counter()
+    files = writing.render_data(outputs)
+    render_seconds = time.perf_counter() - render_start
+    result, validate_seconds = background.result()
+    done("validate & render")
+    timings["  of which validate"] = validate_seconds
+    timings["  of which render"] = render_seconds
     if not result.conforms:
         raise ValidationFailed(result)
 
     stage("write")
-    graphs: dict[URIRef, Graph] = dict(mapped.graphs)
-    graphs[base.graph["entailments"]] = entailments
-    graphs[base.graph["ontology"]] = ontology
-    files = writing.render(writing.Outputs(base, asserted, graphs, result.report, mapped.metadata_graph))
+    files = writing.finish(files, outputs, result.report)
     if write and out_dir is not None:
         writing.write_atomically(Path(out_dir), files)
     done("write")

@@ -29,22 +29,23 @@ def _build(args) -> int:
     except ValueError as exc:
         err.print(f"ysv-graph: --base: {exc}", markup=False)
         return EXIT_ERROR
-    with err.status("building…") as status:
-        try:
-            result = build.run(Path(args.data), Path(args.out), base,
-                               on_stage=lambda name: status.update(f"{name}…"))
-        except loading.DataErrors as exc:
-            for error in exc.errors:
-                err.print(str(error), markup=False)
-            err.print(f"ysv-graph: {len(exc.errors)} error(s) in the curated data; {args.out}/ left unchanged",
-                      markup=False)
-            return EXIT_ERROR
-        except build.ValidationFailed as exc:
-            for violation in exc.result.violations:
-                err.print(f"violation: {violation}", markup=False)
-            err.print(f"ysv-graph: {len(exc.result.violations)} SHACL violation(s); {args.out}/ left unchanged",
-                      markup=False)
-            return EXIT_INVALID
+    # stage names are printed as lines (no live spinner: the build forks a validation process, and forking
+    # while a display thread runs is unsafe)
+    try:
+        result = build.run(Path(args.data), Path(args.out), base,
+                           on_stage=lambda name: err.print(f"[dim]… {name}[/dim]"))
+    except loading.DataErrors as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False)
+        err.print(f"ysv-graph: {len(exc.errors)} error(s) in the curated data; {args.out}/ left unchanged",
+                  markup=False)
+        return EXIT_ERROR
+    except build.ValidationFailed as exc:
+        for violation in exc.result.violations:
+            err.print(f"violation: {violation}", markup=False)
+        err.print(f"ysv-graph: {len(exc.result.violations)} SHACL violation(s); {args.out}/ left unchanged",
+                  markup=False)
+        return EXIT_INVALID
     table = Table(title=f"ysv-graph build → {args.out}/", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
@@ -115,6 +116,19 @@ def _query(args) -> int:
     return EXIT_OK
 
 
+def _serve(args) -> int:
+    from . import server
+
+    out_dir = Path(args.out)
+    if not (out_dir / "ysv.nq").is_file():
+        err.print(f"ysv-graph: serve: {out_dir}/ysv.nq not found; run 'ysv-graph build' first", markup=False)
+        return EXIT_ERROR
+    err.print(f"serving {out_dir}/ on http://{args.host}:{args.port}/ (SPARQL at /sparql); Ctrl-C to stop",
+              markup=False)
+    server.serve(out_dir, args.host, args.port, Base(args.base), args.query_timeout, args.max_body, args.workers)
+    return EXIT_OK
+
+
 def _publish(args) -> int:
     from . import remote
 
@@ -170,12 +184,27 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--endpoint", help="run against a remote SPARQL 1.1 endpoint instead of out/")
     q.set_defaults(func=_query)
 
+    sv = sub.add_parser("serve", help="serve out/ as linked data: /id/ and /doc/ pages, a SPARQL endpoint")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--out", default="out")
+    sv.add_argument("--base", default=DEFAULT_BASE)
+    sv.add_argument("--query-timeout", type=float, default=10.0, help="seconds before a query is stopped (503)")
+    sv.add_argument("--max-body", type=int, default=64 * 1024, help="largest request body in bytes (413 above)")
+    sv.add_argument("--workers", type=int, default=2, help="SPARQL worker processes")
+    sv.set_defaults(func=_serve)
+
     pub = sub.add_parser("publish", help="send every named graph of out/ysv.nq to a triple store (SPARQL 1.1 "
                                          "Graph Store Protocol) and verify the counts")
     pub.add_argument("--store", required=True, help="the store's Graph Store Protocol endpoint URL")
     pub.add_argument("--graph-base", default=None, help="rewrite named-graph IRIs to start with this IRI")
     pub.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
     pub.add_argument("--out", default="out")
+    pub.add_argument("--query-endpoint", default=None,
+                     help="the store's SPARQL query endpoint, for checking the counts (default: derived from "
+                          "--store, e.g. /store -> /query for Oxigraph)")
+    pub.add_argument("--nquads", default=None, metavar="FILE",
+                     help="publish this N-Quads file instead of OUT/ysv.nq")
     pub.set_defaults(func=_publish)
 
     s = sub.add_parser("stats", help="count triples per named graph and things per class in out/")

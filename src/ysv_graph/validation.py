@@ -71,3 +71,47 @@ def validate(data: Graph, shapes: Graph) -> ValidationResult:
         ))
     violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
     return ValidationResult(bool(conforms), report, violations)
+
+
+class Background:
+    """Validation running in a forked child process while the parent does other work (the build renders the
+    output files meanwhile). Falls back to validating in the foreground where fork is unavailable or unsafe
+    (other threads running)."""
+
+    def __init__(self, data: Graph, shapes: Graph):
+        import multiprocessing as mp
+        import threading
+
+        self.data, self.shapes, self.process, self.conn = data, shapes, None, None
+        if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+            ctx = mp.get_context("fork")
+            self.conn, child = ctx.Pipe(duplex=False)
+            self.process = ctx.Process(target=_validate_child, args=(data, shapes, child), daemon=True)
+            self.process.start()
+            child.close()
+
+    def result(self) -> tuple[ValidationResult, float]:
+        import time
+
+        if self.process is None:
+            start = time.perf_counter()
+            return validate(self.data, self.shapes), time.perf_counter() - start
+        try:
+            conforms, report_nt, violations, seconds = self.conn.recv()
+        except EOFError:
+            raise RuntimeError("the validation process died") from None
+        finally:
+            self.process.join()
+        report = Graph()
+        report.parse(data=report_nt, format="nt")
+        return ValidationResult(conforms, report, violations), seconds
+
+
+def _validate_child(data: Graph, shapes: Graph, conn) -> None:  # pragma: no cover - child process
+    import time
+
+    start = time.perf_counter()
+    result = validate(data, shapes)
+    conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
+               time.perf_counter() - start))
+    conn.close()

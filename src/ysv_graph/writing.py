@@ -89,12 +89,18 @@ class Outputs:
     base: Base
     asserted: Graph  # the union of the source graphs and the metadata graph
     graphs: dict[URIRef, Graph]  # named graph -> triples, for ysv.nq
-    validation_report: Graph
+    validation_report: Graph | None = None
     metadata_graph: URIRef | None = None
+    site: bool = True
 
 
 def render(outputs: Outputs) -> dict[str, bytes]:
     """Every file of out/, as bytes."""
+    return finish(render_data(outputs), outputs, outputs.validation_report)
+
+
+def render_data(outputs: Outputs) -> dict[str, bytes]:
+    """The files that do not depend on the validation report: the data, the dumps and the site."""
     prefixes = outputs.base.prefixes()
     files: dict[str, bytes] = {}
     files["ysv.ttl"] = turtle(outputs.asserted, outputs.base.prefixes(per_kind=True))
@@ -103,13 +109,22 @@ def render(outputs: Outputs) -> dict[str, bytes]:
     files["context.jsonld"] = _json(context)
     files["ysv.jsonld"] = _json(jsonld.compact(outputs.asserted, context))
     files["ysv.nq"] = nquads(outputs.graphs)
-    shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **prefixes,
-                      "ysvsh": outputs.base.iri + "def/shapes/"}
     # bulk-loader dumps; gzip with no name and mtime 0, so the bytes are reproducible
     files["ysv.nq.gz"] = gzip.compress(files["ysv.nq"], compresslevel=9, mtime=0)
     files["ysv.ttl.gz"] = gzip.compress(files["ysv.ttl"], compresslevel=9, mtime=0)
-    files["validation.ttl"] = canonical_turtle(outputs.validation_report,
-                                               _used_prefixes(outputs.validation_report, shacl_prefixes))
+    if outputs.site:
+        from .site import render_site  # the HTML pages, for static hosting
+
+        files.update(render_site(outputs.graphs, outputs.base))
+    return files
+
+
+def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str, bytes]:
+    """Add the validation report, the catalogue (sizes and checksums of the other files) and the manifest."""
+    files = dict(files)
+    shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **outputs.base.prefixes(),
+                      "ysvsh": outputs.base.iri + "def/shapes/"}
+    files["validation.ttl"] = canonical_turtle(report, _used_prefixes(report, shacl_prefixes))
     if outputs.metadata_graph is not None:
         catalogue = describing.catalogue(outputs.graphs[outputs.metadata_graph], files, outputs.base)
         files["catalog.ttl"] = turtle(catalogue, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES)
@@ -119,7 +134,8 @@ def render(outputs: Outputs) -> dict[str, bytes]:
         "graphs": {str(name): len(graph) for name, graph in sorted(outputs.graphs.items())},
         "files": {
             name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                   **({"triples": _count(name, outputs)} if _count(name, outputs) is not None else {})}
+                   **({"triples": _count(name, outputs, report)} if _count(name, outputs, report) is not None
+                      else {})}
             for name, data in sorted(files.items())
         },
     }
@@ -127,13 +143,13 @@ def render(outputs: Outputs) -> dict[str, bytes]:
     return files
 
 
-def _count(name: str, outputs: Outputs) -> int | None:
+def _count(name: str, outputs: Outputs, report: Graph) -> int | None:
     if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld", "ysv.ttl.gz"):
         return len(outputs.asserted)
     if name in ("ysv.nq", "ysv.nq.gz"):
         return sum(len(g) for g in outputs.graphs.values())
     if name == "validation.ttl":
-        return len(outputs.validation_report)
+        return len(report)
     return None
 
 

@@ -1,0 +1,276 @@
+"""HTML pages about the dataset, rendered with Jinja2 (autoescaped), for the server and the static site.
+
+The same page models serve both: a Linker turns IRIs into links, either server paths (/doc/finding/x) or relative
+file paths for out/site/ (../finding/x.html), so the static site works from any folder of any web host.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .repository import RDF_TYPE, Repository
+from .vocab import Base
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Index:
+    segment: str
+    cls: str  # class IRI, relative to the ysv namespace when it has no scheme
+    title: str
+    intro: str
+
+
+def _indexes(base: Base) -> list[Index]:
+    ysv = base.iri + "def/"
+    return [
+        Index("police-force", ysv + "PoliceForce", "Police forces",
+              "The 43 territorial police forces of England and Wales and British Transport Police."),
+        Index("vru", ysv + "ViolenceReductionUnit", "Violence reduction units",
+              "The 20 Home Office-funded violence reduction units, with their area and first year of funding."),
+        Index("finding", ysv + "Finding", "Findings",
+              "What the inspection found: the eight headline findings and the chapter findings."),
+        Index("recommendation", ysv + "Recommendation", "Recommendations",
+              "The report made 4 recommendations; 2 are described in the sources, 2 are known only to exist."),
+        Index("theme", ysv + "Theme", "Themes", "The report's three main areas and their sub-sections."),
+        Index("figure", ysv + "Figure", "Figures", "Numbers stated in or about the report, with unit and period."),
+        Index("response", ysv + "Response", "Responses", "Published responses to the report."),
+        Index("instrument", ysv + "PowerOrInstrument", "Powers and instruments",
+              "Police powers, orders, duties and outcome codes discussed with the report."),
+        Index("organisation", "http://www.w3.org/ns/org#Organization", "Organisations",
+              "Every organisation in the dataset, forces and VRUs included."),
+        Index("area", ysv + "PoliceForceArea", "Police force areas",
+              "ONS police force areas (statistical geography codes E23 and W15)."),
+        Index("source", ysv + "SourceDocument", "Source documents", "Every document a fact was taken from."),
+    ]
+
+
+def _relative(target: str, here: str) -> str:
+    """The relative link from the page at `here` to `target`, both paths from the site root."""
+    here_dirs = here.split("/")[:-1]
+    target_parts = target.split("/")
+    common = 0
+    while common < len(here_dirs) and common < len(target_parts) - 1 and here_dirs[common] == target_parts[common]:
+        common += 1
+    return "/".join([".."] * (len(here_dirs) - common) + target_parts[common:])
+
+
+class Linker:
+    """IRI -> link. Server mode: absolute paths. Static mode: paths relative to the page being written."""
+
+    def __init__(self, repo: Repository, static: bool = False, here: str = "index.html"):
+        self.repo, self.base, self.static, self.here = repo, repo.base, static, here
+
+    def at(self, here: str) -> "Linker":
+        return Linker(self.repo, self.static, here)
+
+    def doc_path(self, iri: str) -> str | None:
+        """The site path (no suffix) of the page about iri, or None when we have no page for it."""
+        base = self.base.iri
+        if iri.startswith(base + "id/"):
+            return "doc/" + iri[len(base) + 3:]
+        if iri.startswith(base + "def/"):
+            return "doc/def/" + iri[len(base) + 4:]
+        if iri.startswith(base + "graph/"):
+            return "doc/graph/" + iri[len(base) + 6:]
+        for scheme in ("http://", "https://"):
+            if iri.startswith(scheme) and self.repo.is_described(ox.NamedNode(iri)):
+                return "doc/ext/" + iri[len(scheme):]
+        return None
+
+    def page(self, path: str) -> str:
+        """A link to a site path such as 'doc/finding/x', 'doc/vru/' or '' (home)."""
+        if not self.static:
+            return "/" + path
+        target = path + "index.html" if path == "" or path.endswith("/") else path + ".html"
+        return _relative(target, self.here)
+
+    def href(self, iri: str) -> str:
+        path = self.doc_path(iri)
+        return self.page(path) if path is not None else iri
+
+    def download(self, name: str) -> str:
+        return "/download/" + name if not self.static else "../" * (self.here.count("/") + 1) + name
+
+
+def iri_for_doc_path(base: Base, path: str) -> list[str]:
+    """The IRIs a /doc/ path may name (an external one may be http or https)."""
+    if path == "def" or path.startswith("def/"):
+        return [base.iri + "def/" + path[4:]]
+    if path.startswith("graph/"):
+        return [base.iri + path]
+    if path.startswith("ext/"):
+        rest = path[4:]
+        return ["http://" + rest, "https://" + rest]
+    return [base.iri + "id/" + path]
+
+
+@dataclass
+class Value:
+    text: str
+    href: str | None = None
+    note: str = ""  # language or datatype
+    source: str | None = None
+    source_href: str | None = None
+    inferred: bool = False
+
+
+@dataclass
+class Row:
+    predicate: str
+    predicate_href: str | None
+    values: list[Value] = field(default_factory=list)
+
+
+class Pages:
+    def __init__(self, repo: Repository, queries: list[tuple[str, str, str]] | None = None):
+        self.repo = repo
+        self.base = repo.base
+        self.indexes = _indexes(repo.base)
+        self.queries = queries or []  # (name, question, text)
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                               trim_blocks=True, lstrip_blocks=True)
+
+    # --- models ---------------------------------------------------------------------------------------------
+    def _value(self, term, link: Linker, graph=None, inferred=False) -> Value:
+        source = self.repo.source_of_graph(graph) if isinstance(graph, ox.NamedNode) else None
+        value = Value(text="", inferred=inferred)
+        if source is not None:
+            value.source, value.source_href = self.repo.label(source), link.href(source.value)
+        if isinstance(term, ox.NamedNode):
+            value.text, value.href = self.repo.label(term), link.href(term.value)
+            if value.text == term.value:
+                value.note = ""
+        elif isinstance(term, ox.Literal):
+            value.text = term.value
+            if term.language:
+                value.note = "@" + term.language
+            elif term.datatype and term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+                value.note = self.repo.short(term.datatype.value)
+        else:
+            value.text = str(term)
+        return value
+
+    def _rows(self, quads, link: Linker, inferred=False) -> list[Row]:
+        rows: dict[str, Row] = {}
+        for quad in quads:
+            if quad.predicate == RDF_TYPE:
+                continue
+            key = quad.predicate.value
+            if key not in rows:
+                rows[key] = Row(self.repo.label(quad.predicate), link.href(key))
+            rows[key].values.append(self._value(quad.object, link, quad.graph_name, inferred))
+        return sorted(rows.values(), key=lambda r: r.predicate.lower())
+
+    def resource(self, iri: str, link: Linker) -> str:
+        node = ox.NamedNode(iri)
+        quads = self.repo.outgoing(node)
+        ontology = False
+        if not quads:
+            quads = self.repo.outgoing(node, [self.repo.ontology_graph])
+            ontology = True
+        types = sorted({q.object.value for q in quads if q.predicate == RDF_TYPE})
+        inferred_types = sorted({q.object.value for q in self.repo.entailed(node) if q.predicate == RDF_TYPE}
+                                - set(types))
+        incoming = [(self.repo.label(q.subject), link.href(q.subject.value), self.repo.label(q.predicate))
+                    for q in self.repo.incoming(node) if isinstance(q.subject, ox.NamedNode)]
+        sources = sorted({(self.repo.label(s), link.href(s.value)) for s in
+                          (self.repo.source_of_graph(q.graph_name) for q in quads) if s is not None})
+        doc_path = link.doc_path(iri)
+        formats = [(suffix, link.page(doc_path + "." + suffix) if not link.static else
+                    None) for suffix in ("ttl", "jsonld", "nt", "rdf")] if doc_path else []
+        return self.env.get_template("resource.html").render(
+            page_title=self.repo.label(node), iri=iri, link=link, nav=self._nav(link),
+            types=[(self.repo.label(ox.NamedNode(t)), link.href(t)) for t in types],
+            inferred_types=[(self.repo.label(ox.NamedNode(t)), link.href(t)) for t in inferred_types],
+            rows=self._rows(quads, link),
+            inferred_rows=self._rows([q for q in self.repo.entailed(node) if q.predicate != RDF_TYPE], link,
+                                     inferred=True),
+            incoming=incoming[:500], incoming_total=len(incoming), sources=sources,
+            formats=[f for f in formats if f[1]], ontology=ontology)
+
+    def index(self, segment: str, link: Linker) -> str | None:
+        index = next((i for i in self.indexes if i.segment == segment), None)
+        if index is None:
+            return None
+        items = []
+        for node in self.repo.instances(ox.NamedNode(index.cls)):
+            items.append((self.repo.label(node), link.href(node.value), self.repo.short(node.value)))
+        return self.env.get_template("index.html").render(
+            page_title=index.title, index=index, items=items, link=link, nav=self._nav(link))
+
+    def home(self, link: Linker) -> str:
+        dataset = ox.NamedNode(self.base.iri + "id/dataset/ysv")
+        void = "http://rdfs.org/ns/void#"
+
+        def number(predicate: str) -> str:
+            value = self.repo.value(dataset, predicate)
+            return value.value if value is not None else "?"
+
+        counts = [(index.title, link.page(f"doc/{index.segment}/"),
+                   len(self.repo.instances(ox.NamedNode(index.cls)))) for index in self.indexes]
+        description = self.repo.value(dataset, "http://purl.org/dc/terms/description")
+        title = self.repo.value(dataset, "http://purl.org/dc/terms/title")
+        downloads = [(name, link.download(name)) for name in
+                     ("ysv.ttl", "ysv.jsonld", "context.jsonld", "ysv.nt", "ysv.nq", "ysv.nq.gz", "ysv.ttl.gz",
+                      "catalog.ttl", "validation.ttl")]
+        report = self.base.iri + "id/report/syv-inspection-report"
+        return self.env.get_template("home.html").render(
+            page_title=title.value if title else "ysv-graph", link=link, nav=self._nav(link),
+            description=description.value if description else "", counts=counts,
+            triples=number(void + "triples"), entities=number(void + "entities"), downloads=downloads,
+            queries=[(name, question, self.query_href(link, name)) for name, question, _ in self.queries],
+            report=(self.repo.label(ox.NamedNode(report)), link.href(report)),
+            dataset_href=link.href(dataset.value), static=link.static)
+
+    def query_href(self, link: Linker, name: str) -> str:
+        return "/query?name=" + name if not link.static else link.page(f"query/{name}")
+
+    def query(self, link: Linker, text: str, selected: str | None, result=None, error: str | None = None,
+              status: str | None = None) -> str:
+        question = next((q for n, q, _ in self.queries if n == selected), None)
+        return self.env.get_template("query.html").render(
+            page_title="Query the dataset", link=link, nav=self._nav(link), text=text, selected=selected,
+            question=question, result=result, error=error, status=status, static=link.static,
+            queries=[(name, q, self.query_href(link, name)) for name, q, _ in self.queries])
+
+    def error(self, link: Linker, status: int, message: str) -> str:
+        return self.env.get_template("error.html").render(page_title=f"{status}", link=link, nav=self._nav(link),
+                                                          status=status, message=message)
+
+    def _nav(self, link: Linker) -> list[tuple[str, str]]:
+        items = [("Home", link.page(""))]
+        items += [(i.title, link.page(f"doc/{i.segment}/")) for i in self.indexes[:7]]
+        items.append(("Query", link.page("query/") if link.static else "/query"))
+        return items
+
+
+@dataclass
+class ResultTable:
+    variables: list[str]
+    rows: list[list[Value]]
+    boolean: bool | None = None
+
+
+def result_table(repo: Repository, link: Linker, solutions) -> ResultTable:
+    """SELECT solutions or an ASK boolean as a table of Values."""
+    if isinstance(solutions, ox.QueryBoolean):
+        return ResultTable([], [], bool(solutions))
+    variables = [v.value for v in solutions.variables]
+    rows = []
+    for solution in solutions:
+        row = []
+        for var in variables:
+            term = solution[var]
+            if term is None:
+                row.append(Value(""))
+            elif isinstance(term, ox.NamedNode):
+                row.append(Value(term.value, link.href(term.value)))
+            else:
+                row.append(Value(term.value))
+        rows.append(row)
+    return ResultTable(variables, rows)

@@ -1,0 +1,63 @@
+"""The static site: every HTML page of the server, written to out/site/ with relative links.
+
+Hosted on any static web host (or opened from disk), it has the home page, one page per resource, the index
+pages, and the example questions with their answers as computed at build time.
+"""
+from __future__ import annotations
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from . import querying
+from .pages import Linker, Pages, result_table
+from .repository import Repository
+from .vocab import Base
+from .writing import to_ox
+
+
+def repository_from_graphs(graphs: dict[URIRef, Graph], base: Base) -> Repository:
+    return Repository.from_quads((ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
+                                  for name, graph in graphs.items() for s, p, o in graph), base)
+
+
+def shipped_queries() -> list[tuple[str, str, str]]:
+    out = []
+    for path in querying.shipped_queries():
+        text = path.read_text(encoding="utf-8")
+        question = next((line[len("# Question:"):].strip() for line in text.splitlines()
+                         if line.startswith("# Question:")), path.stem)
+        out.append((path.stem, question, text))
+    return out
+
+
+def render_site(graphs: dict[URIRef, Graph], base: Base) -> dict[str, bytes]:
+    repo = repository_from_graphs(graphs, base)
+    pages = Pages(repo, shipped_queries())
+    root = Linker(repo, static=True)
+    files: dict[str, bytes] = {}
+
+    def put(path: str, text: str) -> None:
+        files["site/" + path] = text.encode("utf-8")
+
+    put("index.html", pages.home(root.at("index.html")))
+    for index in pages.indexes:
+        here = f"doc/{index.segment}/index.html"
+        put(here, pages.index(index.segment, root.at(here)))
+    subjects = set()
+    for graph in repo.data_graphs + [repo.ontology_graph]:
+        for quad in repo.store.quads_for_pattern(None, None, None, graph):
+            if isinstance(quad.subject, ox.NamedNode):
+                subjects.add(quad.subject.value)
+    for iri in sorted(subjects):
+        path = root.doc_path(iri)
+        if path is None:
+            continue
+        here = path + "index.html" if path.endswith("/") else path + ".html"
+        put(here, pages.resource(iri, root.at(here)))
+    put("query/index.html", pages.query(root.at("query/index.html"), "", None))
+    for name, _question, text in pages.queries:
+        here = f"query/{name}.html"
+        link = root.at(here)
+        result = repo.store.query(base.rebase(text), use_default_graph_as_union=True)
+        put(here, pages.query(link, text, name, result=result_table(repo, link, result)))
+    return files
