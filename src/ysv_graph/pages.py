@@ -71,12 +71,16 @@ class Linker:
     def doc_path(self, iri: str) -> str | None:
         """The site path (no suffix) of the page about iri, or None when we have no page for it."""
         base = self.base.iri
+        if iri.startswith(base + "graph/") and not self.static:
+            return "doc/graph/" + iri[len(base) + 6:]  # the server serves named graphs; the static site does not
+        if iri.startswith(base) and not self.repo.is_described(ox.NamedNode(iri)):
+            return None  # e.g. the ontology's version IRI: we have no page for it
         if iri.startswith(base + "id/"):
             return "doc/" + iri[len(base) + 3:]
         if iri.startswith(base + "def/"):
             return "doc/def/" + iri[len(base) + 4:]
-        if iri.startswith(base + "graph/"):
-            return "doc/graph/" + iri[len(base) + 6:]
+        if "#" in iri or "?" in iri:
+            return None  # no file name or path can stand for it; link to the IRI itself
         for scheme in ("http://", "https://"):
             if iri.startswith(scheme) and self.repo.is_described(ox.NamedNode(iri)):
                 return "doc/ext/" + iri[len(scheme):]

@@ -1,0 +1,116 @@
+"""A real browser (Debian's Chromium, driven by Playwright) and raw HTTP against the live server."""
+from __future__ import annotations
+
+import shutil
+import socket
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does this)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_a_person_browses_and_queries(browser, live_server, tmp_path):
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Serious youth violence inspection knowledge graph"
+
+    # a force
+    page.get_by_role("navigation").get_by_role("link", name="Police forces").click()
+    page.get_by_role("link", name="Cleveland Police").click()
+    assert page.locator("h1").inner_text() == "Cleveland Police"
+    assert "/doc/police-force/cleveland" in page.url
+    assert page.get_by_role("link", name="Cleveland", exact=True).count() >= 1  # its police force area
+
+    # a VRU, reached from the home page's counts table
+    page.goto(live_server + "/")
+    page.get_by_role("main").get_by_role("link", name="Violence reduction units", exact=True).click()
+    page.get_by_role("link", name="Cleveland Unit for the Reduction of Violence").click()
+    assert page.locator("h1").inner_text() == "Cleveland Unit for the Reduction of Violence"
+    assert page.get_by_text("2022").count() >= 1
+
+    # a recommendation
+    page.get_by_role("navigation").get_by_role("link", name="Recommendations").click()
+    page.get_by_role("link", name="Train officers to use outcome 22").click()
+    assert page.get_by_text("2024-03-31").count() >= 1
+    page.get_by_role("link", name="Chief constables").first.click()
+    assert page.locator("h1").inner_text() == "Chief constables"
+
+    # the query page: choose an example question and run it
+    page.get_by_role("navigation").get_by_role("link", name="Query").click()
+    page.get_by_label("Example question").select_option("vru-areas-funded-2022")
+    page.get_by_role("button", name="Run this example").click()
+    table = page.locator("table#results")
+    assert table.is_visible()
+    cells = table.locator("tbody td").all_inner_texts()
+    assert "E23000013" in cells and "E23000012" in cells
+    assert table.locator("tbody tr").count() == 2
+
+    # write your own query
+    page.get_by_label("SPARQL query").fill("SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/ysv/def/ViolenceReductionUnit> }")
+    page.get_by_role("button", name="Run query").click()
+    assert page.locator("table#results tbody td").all_inner_texts() == ["20"]
+
+    shots = ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "query-page.png"), full_page=True)
+    page.goto(live_server + "/doc/vru/vru-cleveland")
+    page.screenshot(path=str(shots / "vru-cleveland.png"), full_page=True)
+    assert (shots / "query-page.png").stat().st_size > 10_000
+
+    # no request left this machine
+    hosts = {urllib.parse.urlsplit(url).netloc for url in requests}
+    assert hosts == {urllib.parse.urlsplit(live_server).netloc}, hosts
+    page.close()
+
+
+def test_the_static_site_works_from_disk(browser, built_out):
+    page = browser.new_page()
+    page.goto((built_out / "site" / "index.html").as_uri())
+    page.get_by_role("navigation").get_by_role("link", name="Violence reduction units").click()
+    page.get_by_role("link", name="Humber Violence Prevention Partnership").click()
+    assert page.locator("h1").inner_text() == "Humber Violence Prevention Partnership"
+    page.get_by_role("navigation").get_by_role("link", name="Query").click()
+    page.get_by_role("link", name="Which violence reduction units did the Home Office begin to fund in 2022",
+                     exact=False).click()
+    assert "E23000012" in page.locator("table#results").inner_text()
+    page.close()
+
+
+def _raw(live_server: str, path: str) -> tuple[int, bytes]:
+    host, port = urllib.parse.urlsplit(live_server).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data
+
+
+@pytest.mark.parametrize("path", ["/doc/../../etc/passwd", "/doc/%2e%2e/%2e%2e/etc/passwd",
+                                  "/doc/..%2F..%2Fetc%2Fpasswd", "/download/../ysv.nq", "/download/%2e%2e%2fysv.nq",
+                                  "/doc/vru/%252e%252e/x", "/doc/./vru/vru-cleveland"])
+def test_traversal_is_refused_on_the_wire(live_server, path):
+    status, data = _raw(live_server, path)
+    assert status == 400, data[:200]
+    assert b"root:" not in data
