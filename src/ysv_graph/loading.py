@@ -16,6 +16,8 @@ import yaml
 
 from .schema import DATASET_FIELDS, KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
 
+# libyaml's parser when PyYAML was built with it (it keeps line marks too); the pure-Python one otherwise
+COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 YEAR_RE = re.compile(r"^[0-9]{4}$")
 FINANCIAL_YEAR_RE = re.compile(r"^([0-9]{4})-([0-9]{4})$")
@@ -106,7 +108,7 @@ class _Reader:
     def compose(self) -> yaml.Node | None:
         try:
             with self.path.open(encoding="utf-8") as handle:
-                return yaml.compose(handle, Loader=yaml.SafeLoader)
+                return yaml.compose(handle, Loader=COMPOSER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
