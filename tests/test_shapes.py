@@ -210,19 +210,19 @@ def node_mutations():
         areas = sorted(data.subjects(RDF.type, _ysv("PoliceForceArea")), key=str)[:13]
         for a in areas:
             data.add((inspection, _ysv("inspectedArea"), a))
-        return Expect("Inspection", inspection, None)
+        return Expect("Dataset", dataset, None)
 
     def status_matches_names(data):
         data.add((inspection, _ysv("inspectedArea"), area))  # one named while the list is 'unknown'
-        return Expect("Inspection", inspection, None)
+        return Expect("Dataset", dataset, None)
 
     def split_adds_up(data):
         _replace(data, inspection, _ysv("areasInspectedWithVRU"), Literal(11, datatype=XSD.nonNegativeInteger))
-        return Expect("Inspection", inspection, None)
+        return Expect("Dataset", dataset, None)
 
     def recommendations_within_count(data):
         _replace(data, report, _ysv("statedRecommendationCount"), Literal(1, datatype=XSD.nonNegativeInteger))
-        return Expect("InspectionReport", report, None)
+        return Expect("Dataset", dataset, None)
 
     def described_has_text(data):
         rec = URIRef(ID + "recommendation/rec-outcome-22-training")
@@ -242,7 +242,7 @@ def node_mutations():
         ("Inspection-statusMatchesNames", "sparql"): status_matches_names,
         ("Inspection-splitAddsUp", "sparql"): split_adds_up,
         ("InspectionReport-recommendationsWithinCount", "sparql"): recommendations_within_count,
-        ("Recommendation-describedHasText", "sparql"): described_has_text,
+        ("Recommendation", "xone"): described_has_text,
     }
 
 

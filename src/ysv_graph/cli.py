@@ -22,7 +22,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _build(args) -> int:
-    from . import build, loading
+    from . import build, loading, validation
 
     try:
         base = Base(args.base)
@@ -46,6 +46,9 @@ def _build(args) -> int:
         err.print(f"ysv-graph: {len(exc.result.violations)} SHACL violation(s); {args.out}/ left unchanged",
                   markup=False)
         return EXIT_INVALID
+    except validation.ShapesError as exc:
+        err.print(f"ysv-graph: {exc}", markup=False)
+        return EXIT_ERROR
     table = Table(title=f"ysv-graph build → {args.out}/", show_header=True)
     table.add_column("stage")
     table.add_column("seconds", justify="right")
@@ -71,7 +74,11 @@ def _validate(args) -> int:
     except Exception as exc:  # noqa: BLE001 - any parser error is a bad input
         err.print(f"ysv-graph: validate: cannot parse {path}: {exc}", markup=False)
         return EXIT_ERROR
-    result = validation.validate(data, validation.load_shapes(Base(args.base)))
+    try:
+        result = validation.validate(data, validation.load_shapes(Base(args.base)))
+    except validation.ShapesError as exc:
+        err.print(f"ysv-graph: validate: {exc}", markup=False)
+        return EXIT_ERROR
     for violation in result.violations:
         out.print(f"violation: {violation}", markup=False)
     out.print(f"{path}: {'conforms' if result.conforms else f'{len(result.violations)} violation(s)'} "

@@ -54,11 +54,17 @@ def _name(node, graph: Graph) -> str:
         return str(node)
 
 
+class ShapesError(Exception):
+    """The shapes themselves are broken (pyshacl refused them)."""
+
+
 def validate(data: Graph, shapes: Graph) -> ValidationResult:
-    conforms, report, _text = pyshacl_validate(
+    conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
         allow_warnings=False, meta_shacl=False,
     )
+    if not isinstance(report, Graph):
+        raise ShapesError(f"the shapes in shapes/ cannot be used: {text.strip()}")
     violations = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         message = report.value(result, SH.resultMessage)
@@ -97,11 +103,14 @@ class Background:
             start = time.perf_counter()
             return validate(self.data, self.shapes), time.perf_counter() - start
         try:
-            conforms, report_nt, violations, seconds = self.conn.recv()
+            message = self.conn.recv()
         except EOFError:
             raise RuntimeError("the validation process died") from None
         finally:
             self.process.join()
+        if isinstance(message, BaseException):
+            raise message
+        conforms, report_nt, violations, seconds = message
         report = Graph()
         report.parse(data=report_nt, format="nt")
         return ValidationResult(conforms, report, violations), seconds
@@ -111,7 +120,10 @@ def _validate_child(data: Graph, shapes: Graph, conn) -> None:  # pragma: no cov
     import time
 
     start = time.perf_counter()
-    result = validate(data, shapes)
-    conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
-               time.perf_counter() - start))
+    try:
+        result = validate(data, shapes)
+        conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
+                   time.perf_counter() - start))
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        conn.send(ShapesError(str(exc)) if not isinstance(exc, ShapesError) else exc)
     conn.close()
