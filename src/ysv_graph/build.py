@@ -4,6 +4,7 @@ The stages only pass data forward; this module is the one place that strings the
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
 
 
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
-        write: bool = True) -> BuildResult:
+        write: bool = True, jobs: int | None = None) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
     cases out_dir is not touched."""
     timings: dict[str, float] = {}
@@ -78,7 +79,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     # data conforms.
     stage("validate & render")
     shapes = validation.load_shapes(base)
-    background = validation.Background(asserted, shapes)
+    background = validation.Background(asserted, shapes, jobs if jobs is not None else (os.cpu_count() or 1))
     graphs: dict[URIRef, Graph] = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology

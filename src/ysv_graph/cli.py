@@ -6,6 +6,7 @@ Exit codes (as pySHACL): 0 success / conforms, 1 the data does not conform to th
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def _build(args) -> int:
     # stage names are printed as lines (no live spinner: the build forks a validation process, and forking
     # while a display thread runs is unsafe)
     try:
-        result = build.run(Path(args.data), Path(args.out), base,
+        result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs,
                            on_stage=lambda name: err.print(f"[dim]… {name}[/dim]"))
     except loading.DataErrors as exc:
         for error in exc.errors:
@@ -176,6 +177,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--data", default="data", help="folder of curated YAML (default: data)")
     b.add_argument("--out", default="out", help="output folder (default: out)")
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
+    b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes that validate while the files are rendered (default: the number of cores; "
+                        "0 validates in this process first)")
     b.set_defaults(func=_build)
 
     v = sub.add_parser("validate", help="validate an RDF file against shapes/ (exit 0 conforms, 1 not, 2 error)")

@@ -165,7 +165,7 @@ def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -
     for dist in DISTRIBUTIONS:
         if not dist.compress:
             g.add((ds, VOID.dataDump, URIRef(base.iri + "download/" + dist.file)))
-    g.add((ds, VOID.exampleResource, base.id["report/syv-inspection-report"]))
+    g.add((ds, VOID.exampleResource, base.id[f"report/{info['about']}"]))
     g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
     g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/JSON-LD")))
     g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/N-Quads")))

@@ -338,6 +338,10 @@ def load(data_dir: Path) -> Curated:
     curated = Curated(sources, records, dataset, files)
     if not errors:
         _check_references(curated, errors)
+        about = dataset.get("about")
+        if about and (curated.find(about) is None or curated.find(about).kind != "reports"):
+            errors.append(DataError(_display(data_dir / "dataset.yaml", data_dir), 1, "about",
+                                    f"'{about}' is not the id of a report"))
         _check_consistency(curated, errors)
     if errors:
         raise DataErrors(errors)

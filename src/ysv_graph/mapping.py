@@ -409,7 +409,8 @@ class _Mapper:
         figures = self.base.id["dataset/figures"]
         themes = self.base.id["scheme/themes"]
         powers = self.base.id["scheme/powers-and-instruments"]
-        report = self._main_report()
+        about = self.curated.find(self.curated.dataset["about"])
+        report = self.record_iri(about) if about is not None and about.kind == "reports" else None
         g.add((dataset, RDF.type, DCAT.Dataset))
         g.add((dataset, RDF.type, VOID.Dataset))
         info = self.curated.dataset
@@ -436,13 +437,6 @@ class _Mapper:
                 g.add((themes, SKOS.hasTopConcept, self.record_iri(record)))
         for record in self.curated.of("instruments"):
             g.add((powers, SKOS.hasTopConcept, self.record_iri(record)))
-
-    def _main_report(self) -> URIRef | None:
-        for record in self.curated.of("reports"):
-            if record.get("kind") == "inspection-report":
-                return self.record_iri(record)
-        return None
-
 
 def map_records(curated: Curated, base: Base) -> Mapped:
     return _Mapper(curated, base).run()

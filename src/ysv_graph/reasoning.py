@@ -39,8 +39,19 @@ class UnsupportedOntology(Exception):
     pass
 
 
+_CLOSURES: dict[frozenset, Graph] = {}
+
+
 def close_ontology(ontology: Graph) -> Graph:
-    """The ontology's OWL 2 RL closure, computed by owlrl."""
+    """The ontology's OWL 2 RL closure, computed by owlrl once per ontology (cached in this process)."""
+    key = frozenset(ontology)
+    if key not in _CLOSURES:
+        _CLOSURES.clear()
+        _CLOSURES[key] = _close(ontology)
+    return _CLOSURES[key]
+
+
+def _close(ontology: Graph) -> Graph:
     closed = Graph()
     for triple in ontology:
         closed.add(triple)

@@ -61,6 +61,7 @@ SOURCE_FIELDS = {
 DATASET_FIELDS = {
     "title": _f("str", True),
     "description": _f("text", True),
+    "about": _f("str", True, pattern=ID_PATTERN),
     "version": _f("str", True, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
     "issued": _f("date", True),
     "released": _f("datetime", True),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyshacl import validate as pyshacl_validate
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from .vocab import SH, Base
@@ -58,10 +58,11 @@ class ShapesError(Exception):
     """The shapes themselves are broken (pyshacl refused them)."""
 
 
-def validate(data: Graph, shapes: Graph) -> ValidationResult:
+def validate(data: Graph, shapes: Graph, use_shapes: list[URIRef] | None = None) -> ValidationResult:
+    """Validate data against the shapes (or only the node shapes listed in use_shapes)."""
     conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
-        allow_warnings=False, meta_shacl=False,
+        allow_warnings=False, meta_shacl=False, use_shapes=use_shapes,
     )
     if not isinstance(report, Graph):
         raise ShapesError(f"the shapes in shapes/ cannot be used: {text.strip()}")
@@ -79,49 +80,94 @@ def validate(data: Graph, shapes: Graph) -> ValidationResult:
     return ValidationResult(bool(conforms), report, violations)
 
 
-class Background:
-    """Validation running in a forked child process while the parent does other work (the build renders the
-    output files meanwhile). Falls back to validating in the foreground where fork is unavailable or unsafe
-    (other threads running)."""
+def partition(shapes: Graph, jobs: int) -> list[list[URIRef]]:
+    """Split the targeted node shapes into `jobs` groups. Shapes with SPARQL constraints cost the most (one
+    rdflib query each over the graph), so each gets a group of its own before the rest are shared out."""
+    targets = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+    node_shapes = sorted({s for p in targets for s in shapes.subjects(p, None) if isinstance(s, URIRef)}, key=str)
+    heavy = [s for s in node_shapes if (s, SH.sparql, None) in shapes]
+    light = [s for s in node_shapes if s not in heavy]
+    jobs = max(1, jobs)
+    groups: list[list[URIRef]] = [[] for _ in range(jobs)]
+    weights = [0] * jobs
+    for shape, weight in [(s, 10) for s in heavy] + [(s, 1) for s in light]:
+        lightest = weights.index(min(weights))
+        groups[lightest].append(shape)
+        weights[lightest] += weight
+    return [g for g in groups if g]
 
-    def __init__(self, data: Graph, shapes: Graph):
+
+def merge(results: list[ValidationResult]) -> ValidationResult:
+    """One report from several: one sh:ValidationReport holding every result."""
+    if len(results) == 1:
+        return results[0]
+    report = Graph()
+    node = BNode("report")
+    conforms = all(r.conforms for r in results)
+    report.add((node, RDF.type, SH.ValidationReport))
+    report.add((node, SH.conforms, Literal(conforms)))
+    for result in results:
+        for part in result.report.subjects(RDF.type, SH.ValidationReport):
+            for value in result.report.objects(part, SH.result):
+                report.add((node, SH.result, value))
+        for triple in result.report:
+            if triple[1] not in (SH.conforms, SH.result) and triple[2] != SH.ValidationReport:
+                report.add(triple)
+    violations = sorted((v for r in results for v in r.violations),
+                        key=lambda v: (v.focus, v.path, v.shape, v.message))
+    return ValidationResult(conforms, report, violations)
+
+
+class Background:
+    """Validation in forked child processes (the node shapes split into `jobs` groups) while the parent does
+    other work (the build renders the output files meanwhile). Falls back to validating in the foreground where
+    fork is unavailable or unsafe (other threads running), or when jobs is 0."""
+
+    def __init__(self, data: Graph, shapes: Graph, jobs: int = 1):
         import multiprocessing as mp
         import threading
 
-        self.data, self.shapes, self.process, self.conn = data, shapes, None, None
-        if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        self.data, self.shapes, self.children = data, shapes, []
+        if jobs > 0 and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
             ctx = mp.get_context("fork")
-            self.conn, child = ctx.Pipe(duplex=False)
-            self.process = ctx.Process(target=_validate_child, args=(data, shapes, child), daemon=True)
-            self.process.start()
-            child.close()
+            for group in partition(shapes, jobs):
+                conn, child = ctx.Pipe(duplex=False)
+                process = ctx.Process(target=_validate_child, args=(data, shapes, group, child), daemon=True)
+                process.start()
+                child.close()
+                self.children.append((process, conn))
 
     def result(self) -> tuple[ValidationResult, float]:
+        """The merged result, and the longest time one process spent validating."""
         import time
 
-        if self.process is None:
+        if not self.children:
             start = time.perf_counter()
             return validate(self.data, self.shapes), time.perf_counter() - start
-        try:
-            message = self.conn.recv()
-        except EOFError:
-            raise RuntimeError("the validation process died") from None
-        finally:
-            self.process.join()
-        if isinstance(message, BaseException):
-            raise message
-        conforms, report_nt, violations, seconds = message
-        report = Graph()
-        report.parse(data=report_nt, format="nt")
-        return ValidationResult(conforms, report, violations), seconds
+        results, seconds = [], 0.0
+        for process, conn in self.children:
+            try:
+                message = conn.recv()
+            except EOFError:
+                raise RuntimeError("a validation process died") from None
+            finally:
+                process.join()
+            if isinstance(message, BaseException):
+                raise message
+            conforms, report_nt, violations, took = message
+            report = Graph()
+            report.parse(data=report_nt, format="nt")
+            results.append(ValidationResult(conforms, report, violations))
+            seconds = max(seconds, took)
+        return merge(results), seconds
 
 
-def _validate_child(data: Graph, shapes: Graph, conn) -> None:  # pragma: no cover - child process
+def _validate_child(data: Graph, shapes: Graph, group: list[URIRef], conn) -> None:  # pragma: no cover
     import time
 
     start = time.perf_counter()
     try:
-        result = validate(data, shapes)
+        result = validate(data, shapes, group)
         conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
                    time.perf_counter() - start))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it

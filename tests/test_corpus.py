@@ -1,0 +1,103 @@
+"""The synthetic corpus generator (benchmarks/corpus.py): reproducible, valid, and growing linearly."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ysv_graph import build
+from ysv_graph.vocab import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_corpus_module():
+    spec = importlib.util.spec_from_file_location("ysv_benchmarks_corpus", ROOT / "benchmarks" / "corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _load_corpus_module()
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    """Corpora of 0 (the shared data only), 1 and 3 synthetic reports, seed 0."""
+    root = tmp_path_factory.mktemp("corpus")
+    out = {}
+    for n in (0, 1, 3):
+        corpus.generate(n, root / f"n{n}", seed=0)
+        out[n] = root / f"n{n}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def builds(corpora):
+    return {n: build.run(folder, None, Base(), write=False) for n, folder in corpora.items()}
+
+
+def test_same_seed_gives_identical_bytes(corpora, tmp_path):
+    corpus.generate(3, tmp_path / "again", seed=0)
+    assert _snapshot(tmp_path / "again") == _snapshot(corpora[3])
+
+
+def test_another_seed_gives_other_reports(corpora, tmp_path):
+    corpus.generate(3, tmp_path / "other", seed=1)
+    first, other = _snapshot(corpora[3]), _snapshot(tmp_path / "other")
+    synthetic = [name for name in first if name.startswith("synthetic-report-0001/")]
+    assert synthetic and any(first[name] != other.get(name) for name in synthetic)
+    # the copied real data does not depend on the seed
+    assert first["hmicfrs-report/findings.yaml"] == other["hmicfrs-report/findings.yaml"]
+
+
+def test_corpus_holds_the_real_data_and_the_synthetic_folders(corpora):
+    folder = corpora[3]
+    real = sorted(p.name for p in (ROOT / "data").iterdir() if p.is_dir())
+    for name in real:
+        assert (folder / name).is_dir(), name
+    reports = sorted(p.name for p in folder.glob("synthetic-report-????"))
+    assert reports == ["synthetic-report-0001", "synthetic-report-0002", "synthetic-report-0003"]
+    assert list(folder.glob("synthetic-report-0001-response-*/responses.yaml"))
+    for source in folder.glob("synthetic-*/source.yaml"):
+        assert "Synthetic" in source.read_text(encoding="utf-8"), source
+    assert "synthetic test corpus of 3 reports, seed 0" in (folder / "dataset.yaml").read_text(encoding="utf-8")
+
+
+def test_a_smaller_corpus_is_a_prefix_of_a_larger_one(corpora):
+    small, large = _snapshot(corpora[1]), _snapshot(corpora[3])
+    assert all(large[name] == data for name, data in small.items() if name != "dataset.yaml")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_corpus_builds_and_conforms(builds, n):
+    result = builds[n]
+    assert result.validation.conforms
+    assert result.counts["asserted triples"] > 0
+
+
+def test_asserted_triples_grow_linearly(builds):
+    base = builds[0].counts["asserted triples"]
+    one = builds[1].counts["asserted triples"] - base
+    per_report_of_three = (builds[3].counts["asserted triples"] - base) / 3
+    assert 700 <= one <= 1400, one  # about 1,000 asserted triples per report
+    assert abs(one - per_report_of_three) <= 0.2 * per_report_of_three, (one, per_report_of_three)
+    assert builds[3].counts["sources"] > builds[1].counts["sources"] > builds[0].counts["sources"]
+
+
+def test_refuses_to_overwrite_real_data_or_a_foreign_folder(tmp_path):
+    with pytest.raises(SystemExit):
+        corpus.generate(1, ROOT / "data")
+    with pytest.raises(SystemExit):
+        corpus.generate(1, ROOT / "out" / "corpus")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        corpus.generate(1, foreign)
+    assert (foreign / "keep.txt").read_text(encoding="utf-8") == "mine"
