@@ -44,6 +44,7 @@ the corpus for N is the corpus for a smaller N plus further reports (only datase
 from __future__ import annotations
 
 import argparse
+import os
 import calendar
 import datetime as dt
 import json
@@ -692,12 +693,150 @@ def generate(reports: int, out: Path, seed: int = 0, data_dir: Path = DATA) -> N
             (out / name / file_name).write_text(text, encoding="utf-8")
 
 
+# --- the benchmark (--bench) --------------------------------------------------------------------------------
+
+_STAGE_SCRIPT = r"""
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from ysv_graph import build
+from ysv_graph.vocab import Base
+start = time.perf_counter()
+result = build.run(Path(sys.argv[1]), Path(sys.argv[2]), Base(), jobs=int(sys.argv[4]))
+total = time.perf_counter() - start
+print(json.dumps({"timings": result.timings, "counts": result.counts, "total": total}))
+"""
+
+
+def _run_build(corpus: Path, out: Path, jobs: int) -> dict:
+    """One build in a fresh process: stage times, counts, wall time and peak RSS."""
+    import json
+    import subprocess
+
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", _STAGE_SCRIPT, str(corpus), str(out),
+                                str(Path(__file__).resolve().parents[1] / "src"), str(jobs)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout = process.stdout.read()
+    stderr = process.stderr.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"build of {corpus} failed:\n{stderr.decode()[-2000:]}")
+    report = json.loads(stdout.decode().strip().splitlines()[-1])
+    report["wall"] = wall
+    report["peak_rss_mb"] = usage.ru_maxrss / 1024
+    return report
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    value = function(*args)
+    return time.perf_counter() - start, value
+
+
+def _baselines(out: Path, budget: float, previous: dict | None) -> dict:
+    """The raw libraries on the same output: pyoxigraph and rdflib parsing and serialising the N-Quads, owlrl's
+    full closure and plain pyshacl on the whole graph (each skipped, and extrapolated from the previous size,
+    when its projected time exceeds the budget)."""
+    import pyoxigraph as ox
+    import rdflib
+
+    from ysv_graph import build as ysv_build
+    from ysv_graph import reasoning, validation
+    from ysv_graph.vocab import Base
+
+    nq = out / "ysv.nq"
+    result: dict = {}
+    seconds, quads = _timed(lambda: list(ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS)))
+    result["pyoxigraph_parse_s"] = round(seconds, 3)
+    result["pyoxigraph_serialize_s"] = round(_timed(ox.serialize, quads, None, ox.RdfFormat.N_QUADS)[0], 3)
+    del quads
+    seconds, dataset = _timed(lambda: rdflib.Dataset().parse(str(nq), format="nquads"))
+    result["rdflib_parse_s"] = round(seconds, 3)
+    result["rdflib_serialize_s"] = round(_timed(lambda: dataset.serialize(format="nquads"))[0], 3)
+    del dataset
+    asserted = rdflib.Graph().parse(str(out / "ysv.nt"), format="nt")
+    triples = len(asserted)
+    for name, run in (
+        ("owlrl_full_closure_s", lambda: reasoning.owlrl_data_entailments(ysv_build.load_ontology(Base()), asserted)),
+        ("pyshacl_whole_graph_s", lambda: validation.validate(asserted, validation.load_shapes(Base()), None)),
+    ):
+        if previous and name in previous and previous.get("triples"):
+            projected = previous[name] * (triples / previous["triples"]) ** 1.2
+            if projected > budget:
+                result[name] = round(projected, 1)
+                result[name.replace("_s", "_extrapolated")] = True
+                continue
+        result[name] = round(_timed(run)[0], 3)
+    return result
+
+
+def bench(sizes: list[int], jobs: int, budget: float, seed: int = 0) -> None:
+    """Print one JSON object a size: stage times, totals, peak memory, the rebuild after editing one report, and
+    the baselines measured on the same output."""
+    import json
+    import shutil
+    import tempfile
+
+    from ysv_graph import build as ysv_build
+    from ysv_graph import loading, mapping, reasoning
+    from ysv_graph.vocab import Base
+
+    previous = None
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"ysv-bench-{n}-") as tmp:
+            corpus, out = Path(tmp) / "corpus", Path(tmp) / "out"
+            generate(n, corpus, seed)
+            full = _run_build(corpus, out, jobs)
+            # rebuild after editing one report's file
+            edited = sorted(corpus.glob("synthetic-report-*/findings.yaml")) or sorted(corpus.glob("*/*.yaml"))
+            with edited[0].open("a", encoding="utf-8") as handle:
+                handle.write("\n# edited for the rebuild benchmark\n")
+            rebuild = _run_build(corpus, out, jobs)
+            # data entailments against owlrl on the same data, in this process
+            base = Base()
+            data = mapping.map_records(loading.load(corpus), base).union()
+            ontology = ysv_build.load_ontology(base)
+            reasoning.reason(ontology, data)  # closes and caches the ontology
+            ours_s = _timed(reasoning.reason, ontology, data)[0]
+            t = full["timings"]
+            row = {
+                "reports": n, "triples": full["counts"]["asserted triples"],
+                "entailed": full["counts"]["entailed triples"],
+                "load_s": round(t["load"], 3), "map_s": round(t["map"], 3), "reason_s": round(t["reason"], 3),
+                "describe_s": round(t["describe"], 3), "validate_s": round(t["  of which validate"], 3),
+                "render_s": round(t["  of which render"], 3), "write_s": round(t["write"], 3),
+                "total_s": round(full["wall"], 3), "peak_rss_mb": round(full["peak_rss_mb"]),
+                "rebuild_after_one_edit_s": round(rebuild["wall"], 3),
+                "per_triple_us": round(full["wall"] / full["counts"]["asserted triples"] * 1e6, 1),
+                "data_entailments_s": round(ours_s, 4), "jobs": jobs,
+            }
+            row.update(_baselines(out, budget, previous))
+            if "owlrl_full_closure_s" in row and ours_s > 0:
+                row["entailments_speedup_vs_owlrl"] = round(row["owlrl_full_closure_s"] / ours_s, 1)
+            print(json.dumps(row), flush=True)
+            previous = row
+            shutil.rmtree(corpus, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reports", type=int, required=True, help="number of synthetic reports (0: shared data only)")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the corpus to (replaced)")
+    parser.add_argument("--reports", type=int, help="number of synthetic reports (0: shared data only)")
+    parser.add_argument("--out", type=Path, help="folder to write the corpus to (replaced)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bench", action="store_true",
+                        help="benchmark the build on corpora of --sizes reports; one JSON object a size")
+    parser.add_argument("--sizes", default="1,10,100,1000", help="with --bench: corpus sizes (default 1,10,100,1000)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --bench: build --jobs")
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="with --bench: seconds a baseline may take before it is extrapolated instead")
     args = parser.parse_args(argv)
+    if args.bench:
+        bench([int(n) for n in args.sizes.split(",")], args.jobs, args.budget, args.seed)
+        return 0
+    if args.reports is None or args.out is None:
+        parser.error("--reports and --out are required (or use --bench)")
     start = time.perf_counter()
     generate(args.reports, args.out, args.seed)
     files = sum(1 for _ in args.out.rglob("*.yaml"))

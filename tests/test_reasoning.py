@@ -93,3 +93,31 @@ def test_entailments_that_queries_rely_on(built):
     # the companion relation is symmetric
     assert (URIRef(ID + "report/syv-inspection-report"), URIRef(YSV + "companionOf"),
             URIRef(ID + "report/user-voice-report")) in entailed
+
+
+def _corpus_module():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
+    spec = importlib.util.spec_from_file_location("ysv_benchmarks_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("reports", [1, 10])
+def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
+    from pathlib import Path
+
+    from ysv_graph import loading, mapping
+
+    corpus = tmp_path / f"corpus-{reports}"
+    _corpus_module().generate(reports, corpus, seed=0)
+    data = mapping.map_records(loading.load(Path(corpus)), Base()).union()
+    ours = reasoning.reason(ontology, data)
+    reference = reasoning.owlrl_data_entailments(ontology, data)
+    assert len(ours) > 200 * reports  # about 240 entailments a synthetic report
+    assert set(ours) == set(reference)

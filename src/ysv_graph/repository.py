@@ -58,18 +58,21 @@ class Repository:
         return None
 
     # --- lookups --------------------------------------------------------------------------------------------
+    def _in_data(self, quad: ox.Quad) -> bool:
+        return isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name not in (
+            self.ontology_graph, self.entailments_graph)
+
     def outgoing(self, iri: ox.NamedNode, graphs=None) -> list[ox.Quad]:
-        graphs = self.data_graphs if graphs is None else graphs
-        quads = []
-        for graph in graphs:
-            quads.extend(self.store.quads_for_pattern(iri, None, None, graph))
+        """One lookup over all graphs, filtered (a lookup per graph would cost O(graphs) for each resource)."""
+        if graphs is None:
+            quads = [q for q in self.store.quads_for_pattern(iri, None, None, None) if self._in_data(q)]
+        else:
+            quads = [q for graph in graphs for q in self.store.quads_for_pattern(iri, None, None, graph)]
         return sorted(quads, key=_quad_key)
 
     def incoming(self, iri: ox.NamedNode) -> list[ox.Quad]:
-        quads = []
-        for graph in self.data_graphs:
-            quads.extend(self.store.quads_for_pattern(None, None, iri, graph))
-        return sorted(quads, key=_quad_key)
+        return sorted((q for q in self.store.quads_for_pattern(None, None, iri, None) if self._in_data(q)),
+                      key=_quad_key)
 
     def entailed(self, iri: ox.NamedNode) -> list[ox.Quad]:
         return sorted(self.store.quads_for_pattern(iri, None, None, self.entailments_graph), key=_quad_key)
@@ -80,8 +83,8 @@ class Repository:
     def is_described(self, iri: ox.NamedNode) -> bool:
         known = self._described.get(iri.value)
         if known is None:
-            known = any(True for graph in self.data_graphs + [self.ontology_graph]
-                        for _ in self.store.quads_for_pattern(iri, None, None, graph))
+            known = any(q.graph_name != self.entailments_graph and isinstance(q.graph_name, ox.NamedNode)
+                        for q in self.store.quads_for_pattern(iri, None, None, None))
             self._described[iri.value] = known
         return known
 

@@ -43,11 +43,8 @@ def render_site(graphs: dict[URIRef, Graph], base: Base) -> dict[str, bytes]:
     for index in pages.indexes:
         here = f"doc/{index.segment}/index.html"
         put(here, pages.index(index.segment, root.at(here)))
-    subjects = set()
-    for graph in repo.data_graphs + [repo.ontology_graph]:
-        for quad in repo.store.quads_for_pattern(None, None, None, graph):
-            if isinstance(quad.subject, ox.NamedNode):
-                subjects.add(quad.subject.value)
+    subjects = {quad.subject.value for quad in repo.store.quads_for_pattern(None, None, None, None)
+                if isinstance(quad.subject, ox.NamedNode) and quad.graph_name != repo.entailments_graph}
     for iri in sorted(subjects):
         path = root.doc_path(iri)
         if path is None:
