@@ -5,7 +5,6 @@ import csv
 import io
 import json
 import warnings
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
