@@ -306,3 +306,31 @@ def test_breaking_the_constraint_is_reported(key, built, shapes):
 def test_the_real_data_conforms(built):
     assert built.validation.conforms
     assert built.validation.violations == []
+
+
+def test_parallel_validation_reports_exactly_what_one_process_does(data_copy, tmp_path):
+    """build --jobs N splits the node shapes across N - 1 validating processes; the violations reported must be
+    the same as with one process. Run as real commands (a fresh process forks safely: no other threads)."""
+    import subprocess
+    import sys
+
+    (data_copy / "hmicfrs-report" / "zz-broken.yaml").write_text(
+        "sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n    number: one\n    title: T\n"
+        "    order: 8\n  - id: sec-bad-2\n    report: syv-inspection-report\n    number: two\n    title: U\n"
+        "    order: 0\n", encoding="utf-8")
+    outputs = {}
+    for jobs in (1, 2, 3, 5):
+        run = subprocess.run([sys.executable, "-m", "ysv_graph", "build", "--data", str(data_copy), "--out",
+                              str(tmp_path / "out"), "--jobs", str(jobs)], capture_output=True, text=True)
+        assert run.returncode == 1, run.stderr
+        outputs[jobs] = [line for line in run.stderr.splitlines() if line.startswith("violation:")]
+    assert len(outputs[1]) == 3  # two bad numbers, one position below 1
+    assert outputs[2] == outputs[1] and outputs[3] == outputs[1] and outputs[5] == outputs[1]
+
+
+def test_partition_spreads_the_sparql_shapes_and_covers_every_node_shape(shapes):
+    every = {s for p in validation.TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef)}
+    for jobs in (1, 2, 3, 8):
+        groups = validation.partition(shapes, jobs)
+        assert sorted(s for g in groups for s in g) == sorted(every)
+        assert len(groups) == min(jobs, len(every))

@@ -79,7 +79,9 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     # data conforms.
     stage("validate & render")
     shapes = validation.load_shapes(base)
-    background = validation.Background(asserted, shapes, jobs if jobs is not None else (os.cpu_count() or 1))
+    # --jobs N: N processes in all; this one renders while N - 1 others validate (N = 1: validate here first)
+    processes = jobs if jobs is not None else (os.cpu_count() or 1)
+    background = validation.Background(asserted, shapes, max(0, processes - 1))
     graphs: dict[URIRef, Graph] = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology

@@ -178,8 +178,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out", help="output folder (default: out)")
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="processes that validate while the files are rendered (default: the number of cores; "
-                        "0 validates in this process first)")
+                   help="processes to use: one renders the files while the others validate (default: the number "
+                        "of cores; 1 validates first, then renders)")
     b.set_defaults(func=_build)
 
     v = sub.add_parser("validate", help="validate an RDF file against shapes/ (exit 0 conforms, 1 not, 2 error)")

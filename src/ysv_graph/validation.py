@@ -58,11 +58,14 @@ class ShapesError(Exception):
     """The shapes themselves are broken (pyshacl refused them)."""
 
 
-def validate(data: Graph, shapes: Graph, use_shapes: list[URIRef] | None = None) -> ValidationResult:
-    """Validate data against the shapes (or only the node shapes listed in use_shapes)."""
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+
+
+def validate(data: Graph, shapes: Graph) -> ValidationResult:
+    """Validate data against the shapes."""
     conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
-        allow_warnings=False, meta_shacl=False, use_shapes=use_shapes,
+        allow_warnings=False, meta_shacl=False,
     )
     if not isinstance(report, Graph):
         raise ShapesError(f"the shapes in shapes/ cannot be used: {text.strip()}")
@@ -83,8 +86,7 @@ def validate(data: Graph, shapes: Graph, use_shapes: list[URIRef] | None = None)
 def partition(shapes: Graph, jobs: int) -> list[list[URIRef]]:
     """Split the targeted node shapes into `jobs` groups. Shapes with SPARQL constraints cost the most (one
     rdflib query each over the graph), so each gets a group of its own before the rest are shared out."""
-    targets = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
-    node_shapes = sorted({s for p in targets for s in shapes.subjects(p, None) if isinstance(s, URIRef)}, key=str)
+    node_shapes = sorted({s for p in TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef)}, key=str)
     heavy = [s for s in node_shapes if (s, SH.sparql, None) in shapes]
     light = [s for s in node_shapes if s not in heavy]
     jobs = max(1, jobs)
@@ -95,6 +97,18 @@ def partition(shapes: Graph, jobs: int) -> list[list[URIRef]]:
         groups[lightest].append(shape)
         weights[lightest] += weight
     return [g for g in groups if g]
+
+
+def only(shapes: Graph, group: list[URIRef]) -> Graph:
+    """The shapes graph with the targets of every node shape outside `group` removed, so that only the group's
+    shapes select focus nodes (their property and nested shapes stay whole)."""
+    keep = set(group)
+    out = Graph()
+    for s, p, o in shapes:
+        if p in TARGETS and s not in keep:
+            continue
+        out.add((s, p, o))
+    return out
 
 
 def merge(results: list[ValidationResult]) -> ValidationResult:
@@ -167,7 +181,7 @@ def _validate_child(data: Graph, shapes: Graph, group: list[URIRef], conn) -> No
 
     start = time.perf_counter()
     try:
-        result = validate(data, shapes, group)
+        result = validate(data, only(shapes, group))
         conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
                    time.perf_counter() - start))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
