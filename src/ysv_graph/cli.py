@@ -88,8 +88,6 @@ def _validate(args) -> int:
 
 
 def _query(args) -> int:
-    import pyoxigraph as ox
-
     from . import querying
 
     if args.endpoint:
@@ -105,22 +103,7 @@ def _query(args) -> int:
     except SyntaxError as exc:
         err.print(f"ysv-graph: query: {path}: {exc}", markup=False)
         return EXIT_ERROR
-    if args.format == "csv":
-        sys.stdout.write(querying.to_csv(result))
-    elif args.format == "json":
-        sys.stdout.write(querying.to_json(result) + "\n")
-    elif result.kind == "graph":
-        sys.stdout.write(ox.serialize(result.triples, format=ox.RdfFormat.TURTLE).decode("utf-8"))
-    elif result.kind == "ask":
-        out.print("yes" if result.boolean else "no")
-    else:
-        table = Table(title=path.stem, show_lines=False)
-        for var in result.variables:
-            table.add_column(var, overflow="fold")
-        for row in result.rows:
-            table.add_row(*(querying.term_text(t) for t in row))
-        out.print(table)
-        out.print(f"{len(result.rows)} row(s)")
+    querying.print_result(result, args.format, path.stem, out)
     return EXIT_OK
 
 

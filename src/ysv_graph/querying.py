@@ -47,6 +47,41 @@ def shipped_queries(queries_dir: Path = QUERIES_DIR) -> list[Path]:
     return sorted(Path(queries_dir).glob("*.rq"))
 
 
+def examples(queries_dir: Path = QUERIES_DIR) -> list[tuple[str, str, str]]:
+    """(name, question, text) of every shipped query; the question is its '# Question:' line."""
+    out = []
+    for path in shipped_queries(queries_dir):
+        text = path.read_text(encoding="utf-8")
+        question = next((line[len("# Question:"):].strip() for line in text.splitlines()
+                         if line.startswith("# Question:")), path.stem)
+        out.append((path.stem, question, text))
+    return out
+
+
+def print_result(result: QueryResult, fmt: str, title: str, console) -> None:
+    """Write a result to stdout as csv or SPARQL JSON, or to a Rich console as a table (Turtle for graphs)."""
+    import sys
+
+    from rich.table import Table
+
+    if fmt == "csv":
+        sys.stdout.write(to_csv(result))
+    elif fmt == "json":
+        sys.stdout.write(to_json(result) + "\n")
+    elif result.kind == "graph":
+        sys.stdout.write(ox.serialize(result.triples, format=ox.RdfFormat.TURTLE).decode("utf-8"))
+    elif result.kind == "ask":
+        console.print("yes" if result.boolean else "no")
+    else:
+        table = Table(title=title, show_lines=False)
+        for var in result.variables:
+            table.add_column(var, overflow="fold")
+        for row in result.rows:
+            table.add_row(*(term_text(t) for t in row))
+        console.print(table)
+        console.print(f"{len(result.rows)} row(s)")
+
+
 def run(store: ox.Store, text: str, base: Base = Base()) -> QueryResult:
     result = store.query(base.rebase(text), use_default_graph_as_union=True)
     if isinstance(result, ox.QuerySolutions):

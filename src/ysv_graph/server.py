@@ -46,13 +46,7 @@ class Site:
         self.repo = Repository.from_nquads(self.out_dir / "ysv.nq", base)
         self.manifest = json.loads((self.out_dir / "manifest.json").read_text(encoding="utf-8"))
         self.version = hashlib.sha256((self.out_dir / "manifest.json").read_bytes()).hexdigest()
-        queries = []
-        for path in querying.shipped_queries():
-            text = path.read_text(encoding="utf-8")
-            question = next((line[len("# Question:"):].strip() for line in text.splitlines()
-                             if line.startswith("# Question:")), path.stem)
-            queries.append((path.stem, question, text))
-        self.pages = Pages(self.repo, queries)
+        self.pages = Pages(self.repo, querying.examples())
         self.pool = QueryPool(self.out_dir / "ysv.nq", workers=workers, timeout=query_timeout)
         modified = self.repo.value(ox.NamedNode(base.iri + "id/dataset/ysv"), "http://purl.org/dc/terms/modified")
         self.last_modified = _http_date(modified.value) if modified is not None else None

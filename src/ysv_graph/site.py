@@ -20,19 +20,9 @@ def repository_from_graphs(graphs: dict[URIRef, Graph], base: Base) -> Repositor
                                   for name, graph in graphs.items() for s, p, o in graph), base)
 
 
-def shipped_queries() -> list[tuple[str, str, str]]:
-    out = []
-    for path in querying.shipped_queries():
-        text = path.read_text(encoding="utf-8")
-        question = next((line[len("# Question:"):].strip() for line in text.splitlines()
-                         if line.startswith("# Question:")), path.stem)
-        out.append((path.stem, question, text))
-    return out
-
-
 def render_site(graphs: dict[URIRef, Graph], base: Base) -> dict[str, bytes]:
     repo = repository_from_graphs(graphs, base)
-    pages = Pages(repo, shipped_queries())
+    pages = Pages(repo, querying.examples())
     root = Linker(repo, static=True)
     files: dict[str, bytes] = {}
 
