@@ -144,7 +144,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
             else:
                 triples = site.repo.graph(node) if graph else site.repo.describe(node)
                 body = ox.serialize(triples, format=fmt.rdf_format,
-                                    prefixes=site.base.prefixes(per_kind=True)
+                                    prefixes=_used_prefixes(triples, site.base.prefixes(per_kind=True))
                                     if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML,
                                                           ox.RdfFormat.JSON_LD) else None)
                 media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
@@ -331,6 +331,14 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[str, str]:
+    iris = {t.value for triple in triples for t in (triple.subject, triple.predicate, triple.object)
+            if isinstance(t, ox.NamedNode)}
+    iris |= {triple.object.datatype.value for triple in triples
+             if isinstance(triple.object, ox.Literal) and triple.object.datatype is not None}
+    return {name: ns for name, ns in prefixes.items() if any(iri.startswith(ns) for iri in iris)}
 
 
 def _table(results: dict, link: Linker) -> ResultTable:
