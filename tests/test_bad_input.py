@@ -85,3 +85,41 @@ def test_missing_source_yaml(data_copy, tmp_path, capsys):
 def test_bad_base_iri(tmp_path, capsys):
     assert main(["build", "--out", str(tmp_path / "out"), "--base", "ftp://example.org/x"]) == 2
     assert "--base" in capsys.readouterr().err
+
+
+def test_dataset_yaml_mistakes(data_copy, tmp_path, capsys):
+    path = data_copy / "dataset.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("about: syv-inspection-report", "about: no-such-report"), encoding="utf-8")
+    assert main(["build", "--data", str(data_copy), "--out", str(tmp_path / "out")]) == 2
+    assert "data/dataset.yaml:1: about: 'no-such-report' is not the id of a report" in capsys.readouterr().err
+    path.write_text(text.replace("released: 2026-11-28T00:00:00Z", "released: yesterday"), encoding="utf-8")
+    assert main(["build", "--data", str(data_copy), "--out", str(tmp_path / "out")]) == 2
+    assert "released: 'yesterday' is not a UTC time" in capsys.readouterr().err
+    path.unlink()
+    assert main(["build", "--data", str(data_copy), "--out", str(tmp_path / "out")]) == 2
+    assert "data/dataset.yaml:0: dataset.yaml: the data folder needs a dataset.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_broken_shapes_are_an_error_not_a_crash(tmp_path, monkeypatch, capsys, jobs):
+    from ysv_graph import validation
+
+    shapes = tmp_path / "shapes"
+    shapes.mkdir()
+    (shapes / "broken.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .\n"
+        "ex:S a sh:NodeShape ; sh:targetNode ex:x ;\n"
+        "  sh:sparql [ sh:select \"SELECT $this WHERE { { SELECT ?x WHERE { ?x ?p ?o } } }\" ] .\n",
+        encoding="utf-8")
+    monkeypatch.setattr(validation, "SHAPES_DIR", shapes)
+    out = tmp_path / "out"
+    assert main(["build", "--out", str(out), "--jobs", jobs]) == 2
+    assert "the shapes in shapes/ cannot be used" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_serve_needs_a_built_dataset(tmp_path, capsys):
+    assert main(["serve", "--out", str(tmp_path / "nothing")]) == 2
+    assert "run 'ysv-graph build' first" in capsys.readouterr().err

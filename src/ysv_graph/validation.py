@@ -36,9 +36,9 @@ class ValidationResult:
     violations: list[Violation]
 
 
-def load_shapes(base: Base, shapes_dir: Path = SHAPES_DIR) -> Graph:
+def load_shapes(base: Base, shapes_dir: Path | None = None) -> Graph:
     shapes = Graph()
-    for path in sorted(Path(shapes_dir).glob("*.ttl")):
+    for path in sorted(Path(shapes_dir or SHAPES_DIR).glob("*.ttl")):
         shapes.parse(data=base.rebase(path.read_text(encoding="utf-8")), format="turtle")
     return shapes
 
