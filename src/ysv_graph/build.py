@@ -85,7 +85,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     graphs: dict[URIRef, Graph] = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
-    outputs = writing.Outputs(base, asserted, graphs, None, mapped.metadata_graph)
+    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph)
     render_start = time.perf_counter()
     files = writing.render_data(outputs)
     render_seconds = time.perf_counter() - render_start

@@ -157,7 +157,7 @@ def compact(graph: Graph, context: dict) -> dict:
     def value_of(o, definition) -> object:
         coerce = definition.get("@type") if isinstance(definition, dict) else None
         if isinstance(o, URIRef):
-            return compact_iri(str(o)) if coerce == "@id" else {"@id": compact_iri(str(o))}
+            return compact_iri(str(o)) if coerce == "@id" else {"id": compact_iri(str(o))}
         language = definition.get("@language", default_language) if isinstance(definition, dict) \
             else default_language
         if o.language:
@@ -167,7 +167,7 @@ def compact(graph: Graph, context: dict) -> dict:
             return str(o)
         if datatype == str(XSD.string):
             return str(o) if language is None else {"@value": str(o)}
-        return {"@value": str(o), "@type": compact_iri(datatype)}
+        return {"@value": str(o), "type": compact_iri(datatype)}
 
     nodes = []
     for node in expanded(graph):

@@ -90,14 +90,8 @@ class Outputs:
     base: Base
     asserted: Graph  # the union of the source graphs and the metadata graph
     graphs: dict[URIRef, Graph]  # named graph -> triples, for ysv.nq
-    validation_report: Graph | None = None
     metadata_graph: URIRef | None = None
     site: bool = True
-
-
-def render(outputs: Outputs) -> dict[str, bytes]:
-    """Every file of out/, as bytes."""
-    return finish(render_data(outputs), outputs, outputs.validation_report)
 
 
 def render_data(outputs: Outputs) -> dict[str, bytes]:
