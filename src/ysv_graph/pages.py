@@ -185,8 +185,9 @@ class Pages:
         sources = sorted({(self.repo.label(s), link.href(s.value)) for s in
                           (self.repo.source_of_graph(q.graph_name) for q in quads) if s is not None})
         doc_path = link.doc_path(iri)
-        formats = [(suffix, link.page(doc_path + "." + suffix) if not link.static else
-                    None) for suffix in ("ttl", "jsonld", "nt", "rdf")] if doc_path else []
+        # the static site has no RDF per resource (the dumps hold it all); the server has every format
+        formats = [] if link.static or doc_path is None else [
+            (suffix, link.page(f"{doc_path}.{suffix}")) for suffix in ("ttl", "jsonld", "nt", "rdf")]
         return self.env.get_template("resource.html").render(
             page_title=self.repo.label(node), iri=iri, link=link, nav=self._nav(link),
             types=[(self.repo.label(ox.NamedNode(t)), link.href(t)) for t in types],
@@ -195,7 +196,7 @@ class Pages:
             inferred_rows=self._rows([q for q in self.repo.entailed(node) if q.predicate != RDF_TYPE], link,
                                      inferred=True),
             incoming=incoming[:500], incoming_total=len(incoming), sources=sources,
-            formats=[f for f in formats if f[1]], ontology=ontology)
+            formats=formats, ontology=ontology)
 
     def index(self, segment: str, link: Linker) -> str | None:
         index = next((i for i in self.indexes if i.segment == segment), None)
