@@ -75,16 +75,13 @@ def _slug(iri: str, prefixes: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", iri).strip("-")
 
 
-def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -> Graph:
+def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
     """Add the dataset description to the metadata graph and return that graph."""
     g = mapped.graphs[mapped.metadata_graph]
     info = curated.dataset
     ds = base.id["dataset/ysv"]
-    data = Graph()
-    for name, graph in mapped.graphs.items():
-        if name != mapped.metadata_graph:
-            for triple in graph:
-                data.add(triple)
+    data = set().union(*(graph for name, graph in mapped.graphs.items() if name != mapped.metadata_graph))
+    stats = _Statistics(data, base)
     released = Literal(info["released"].strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD.dateTime)
     prefixes = base.prefixes()
 
@@ -109,9 +106,9 @@ def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -
     g.add((ds, DCTERMS.publisher, base.id["dataset/publisher"]))
     for keyword in info.get("keywords", []):
         g.add((ds, DCAT.keyword, en(keyword)))
-    for area in sorted(set(data.subjects(RDF.type, base.ysv.PoliceForceArea))):
+    for area in sorted(stats.areas):
         g.add((ds, DCTERMS.spatial, area))
-    _temporal(g, ds, data, base)
+    _temporal(g, ds, stats.dates, base)
     contact = base.id["dataset/ysv/contact"]
     g.add((ds, DCAT.contactPoint, contact))
     g.add((contact, RDF.type, VCARD.Organization))
@@ -152,12 +149,10 @@ def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -
 
     # --- VoID: statistics, partitions, linksets ------------------------------------------------------------------
     g.add((ds, VOID.triples, Literal(len(data), datatype=XSD.integer)))
-    typed = {s for s in data.subjects(RDF.type, None) if isinstance(s, URIRef)}
-    g.add((ds, VOID.entities, Literal(len(typed), datatype=XSD.integer)))
-    g.add((ds, VOID.distinctSubjects, Literal(len(set(data.subjects())), datatype=XSD.integer)))
-    g.add((ds, VOID.distinctObjects, Literal(len(set(data.objects())), datatype=XSD.integer)))
-    classes = Counter(o for _s, o in set(data.subject_objects(RDF.type)))
-    properties = Counter(p for _s, p, _o in data)
+    g.add((ds, VOID.entities, Literal(len(stats.typed), datatype=XSD.integer)))
+    g.add((ds, VOID.distinctSubjects, Literal(len(stats.subjects), datatype=XSD.integer)))
+    g.add((ds, VOID.distinctObjects, Literal(len(stats.objects), datatype=XSD.integer)))
+    classes, properties = stats.classes, stats.properties
     g.add((ds, VOID.classes, Literal(len(classes), datatype=XSD.integer)))
     g.add((ds, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
     g.add((ds, VOID.uriSpace, Literal(base.iri + "id/")))
@@ -185,7 +180,7 @@ def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -
                               if any(str(p).startswith(ns) for p in properties)}):
         g.add((ds, VOID.vocabulary, URIRef(vocabulary)))
     for target in LINK_TARGETS:
-        links = [(s, p, o) for s, p, o in data if isinstance(o, URIRef) and str(o).startswith(target.namespace)]
+        links = stats.links[target.key]
         external = base.id[f"dataset/external/{target.key}"]
         linkset = base.id[f"dataset/ysv/linkset/{target.key}"]
         g.add((external, RDF.type, VOID.Dataset))
@@ -234,10 +229,41 @@ def describe(curated: Curated, mapped: Mapped, entailments: Graph, base: Base) -
     return g
 
 
-def _temporal(g: Graph, ds: URIRef, data: Graph, base: Base) -> None:
+class _Statistics:
+    """What VoID and DCAT say about the data, gathered in one pass over it."""
+
+    def __init__(self, data: set, base: Base):
+        rdf_type, police_force_area, xsd_date = RDF.type, base.ysv.PoliceForceArea, XSD.date
+        self.subjects, self.objects, self.typed, self.areas = set(), set(), set(), set()
+        self.classes: Counter = Counter()
+        self.properties: Counter = Counter()
+        self.links: dict[str, list] = {t.key: [] for t in LINK_TARGETS}
+        date_literals = set()
+        targets = [(t.key, t.namespace) for t in LINK_TARGETS]
+        starts = tuple(namespace for _key, namespace in targets)
+        for triple in data:
+            s, p, o = triple
+            self.subjects.add(s)
+            self.objects.add(o)
+            self.properties[p] += 1
+            if p == rdf_type:
+                self.classes[o] += 1
+                if isinstance(s, URIRef):
+                    self.typed.add(s)
+                if o == police_force_area:
+                    self.areas.add(s)
+            if isinstance(o, URIRef):
+                if str.startswith(o, starts):
+                    for key, namespace in targets:
+                        if str.startswith(o, namespace):
+                            self.links[key].append(triple)
+            elif isinstance(o, Literal) and o.datatype == xsd_date:
+                date_literals.add(o)
+        self.dates = [d for d in (o.toPython() for o in date_literals) if isinstance(d, dt.date)]
+
+
+def _temporal(g, ds: URIRef, dates: list, base: Base) -> None:
     """Temporal coverage: from the earliest to the latest date the data mentions."""
-    dates = [o.toPython() for o in data.objects() if isinstance(o, Literal) and o.datatype == XSD.date]
-    dates = [d for d in dates if isinstance(d, dt.date)]
     if not dates:
         return
     period = base.id["dataset/ysv/temporal-coverage"]
@@ -254,11 +280,9 @@ def checksums(files: dict[str, bytes]) -> dict[str, tuple[int, str]]:
     return {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()}
 
 
-def catalogue(metadata: Graph, files: dict[str, bytes], base: Base) -> Graph:
+def catalogue(metadata, files: dict[str, bytes], base: Base) -> set:
     """The metadata graph plus each distribution's byte size and checksum (for out/catalog.ttl)."""
-    out = Graph()
-    for triple in metadata:
-        out.add(triple)
+    out = set(metadata)
     sums = checksums(files)
     for dist in DISTRIBUTIONS:
         if dist.file not in sums:

@@ -32,7 +32,7 @@ def _split(iri: str, prefixes: dict[str, str]) -> tuple[str, str] | None:
     return best, local
 
 
-def build_context(graph: Graph, prefixes: dict[str, str]) -> dict:
+def build_context(graph, prefixes: dict[str, str]) -> dict:
     """A JSON-LD 1.0 context for this graph."""
     values: dict[URIRef, set] = defaultdict(set)
     classes: set[URIRef] = set()
@@ -129,7 +129,7 @@ def compact_with_pyld(graph: Graph, context: dict) -> dict:
     return jsonld.compact(expanded(graph), context, options={"compactArrays": True})
 
 
-def compact(graph: Graph, context: dict) -> dict:
+def compact(graph, context: dict) -> dict:
     """Compact the graph with a context made by build_context, directly.
 
     Because we made the context, each property has one known coercion, so compaction is a lookup per value.
@@ -151,8 +151,13 @@ def compact(graph: Graph, context: dict) -> dict:
         else:
             properties[iri_] = (term, definition)
 
+    compact_iris: dict[str, str] = {}
+
     def compact_iri(value: str) -> str:
-        return _compact_iri(value, prefixes)
+        compacted = compact_iris.get(value)
+        if compacted is None:
+            compacted = compact_iris[value] = _compact_iri(value, prefixes)
+        return compacted
 
     def value_of(o, definition) -> object:
         coerce = definition.get("@type") if isinstance(definition, dict) else None
@@ -169,18 +174,24 @@ def compact(graph: Graph, context: dict) -> dict:
             return str(o) if language is None else {"@value": str(o)}
         return {"@value": str(o), "type": compact_iri(datatype)}
 
+    # subject -> predicate -> objects, in one pass (no sorting of whole triples)
+    by_subject: dict = defaultdict(lambda: defaultdict(list))
+    for s, p, o in graph:
+        by_subject[s][p].append(o)
+    rdf_type = RDF.type
     nodes = []
-    for node in expanded(graph):
-        out: dict[str, object] = {"id": compact_iri(node["@id"])}
-        types = [classes.get(t, compact_iri(t)) for t in node.get("@type", [])]
+    for s in sorted(by_subject, key=str):
+        props = by_subject[s]
+        out: dict[str, object] = {"id": compact_iri(str(s))}
+        types = [classes.get(t, compact_iri(t)) for t in sorted(str(t) for t in props.get(rdf_type, ()))]
         if types:
             out["type"] = types[0] if len(types) == 1 else types
         by_key: dict[str, object] = {}
-        for p in node:
-            if p.startswith("@"):
-                continue
-            term, definition = properties.get(p, (compact_iri(p), None))
-            objects = sorted(graph.objects(URIRef(node["@id"]), URIRef(p)), key=lambda o: (type(o).__name__, o))
+        for p in sorted((p for p in props if p != rdf_type), key=str):
+            term, definition = properties.get(str(p), (compact_iri(str(p)), None))
+            objects = props[p]
+            if len(objects) > 1:
+                objects = sorted(objects, key=lambda o: (type(o).__name__, o))
             values = [value_of(o, definition) for o in objects]
             by_key[term] = values[0] if len(values) == 1 else values
         out.update(sorted(by_key.items()))

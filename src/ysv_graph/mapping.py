@@ -1,4 +1,4 @@
-"""Stage 2: map checked records to RDF with rdflib.
+"""Stage 2: map checked records to RDF (rdflib terms, in plain sets of triples).
 
 Each source document's records become one named graph. Nothing here reads files: the input is the output of
 loading.load(). Every thing we describe gets an rdfs:label in English and a dct:source to its document(s);
@@ -33,18 +33,17 @@ class Mapped:
     """The asserted data: one graph per source document, and one for the dataset's own description."""
 
     base: Base
-    graphs: dict[URIRef, Graph] = field(default_factory=dict)
+    graphs: dict[URIRef, Triples] = field(default_factory=dict)
 
-    def union(self) -> Graph:
-        out = Graph()
-        for graph in self.graphs.values():
-            for triple in graph:
-                out.add(triple)
-        return out
+    def union(self) -> Triples:
+        return set().union(*self.graphs.values())
 
     @property
     def metadata_graph(self) -> URIRef:
         return self.base.graph["metadata"]
+
+
+Triples = set  # a graph as a plain set of (s, p, o) rdflib terms: a tenth of the cost of rdflib.Graph to fill
 
 
 def en(text: str) -> Literal:
@@ -74,14 +73,14 @@ class _Mapper:
     def source_iri(self, source_id: str) -> URIRef:
         return self.base.id[f"source/{source_id}"]
 
-    def graph_for(self, source_id: str) -> Graph:
+    def graph_for(self, source_id: str) -> Triples:
         name = self.base.graph[f"source/{source_id}"]
         if name not in self.mapped.graphs:
-            self.mapped.graphs[name] = Graph(identifier=name)
+            self.mapped.graphs[name] = set()
         return self.mapped.graphs[name]
 
     # -- helpers ----------------------------------------------------------------------------------------------
-    def start(self, record: Record, *types: URIRef, label: str | None = None) -> tuple[Graph, URIRef]:
+    def start(self, record: Record, *types: URIRef, label: str | None = None) -> tuple[Triples, URIRef]:
         g = self.graph_for(record.source)
         s = self.record_iri(record)
         for t in types:
@@ -94,7 +93,7 @@ class _Mapper:
             g.add((s, SKOS.editorialNote, en(record.get("note"))))
         return g, s
 
-    def refs(self, g: Graph, s: URIRef, p: URIRef, record: Record, name: str) -> None:
+    def refs(self, g: Triples, s: URIRef, p: URIRef, record: Record, name: str) -> None:
         values = record.get(name)
         if values is None:
             return
@@ -338,7 +337,7 @@ class _Mapper:
             duration = f"P{(after - start).days}D"
         return INTERVAL[f"gregorian-interval/{start.isoformat()}T00:00:00/{duration}"]
 
-    def _describe_period(self, g: Graph, period: URIRef, r: Record) -> None:
+    def _describe_period(self, g: Triples, period: URIRef, r: Record) -> None:
         if r.get("year"):
             year = r.get("year")
             start, end, label = dt.date(year, 1, 1), dt.date(year, 12, 31), str(year)
@@ -404,7 +403,7 @@ class _Mapper:
     def metadata(self) -> None:
         """The few nodes no source document describes: the concept schemes and the datasets we publish."""
         name = self.mapped.metadata_graph
-        g = self.mapped.graphs.setdefault(name, Graph(identifier=name))
+        g = self.mapped.graphs.setdefault(name, set())
         dataset = self.base.id["dataset/ysv"]
         figures = self.base.id["dataset/figures"]
         themes = self.base.id["scheme/themes"]

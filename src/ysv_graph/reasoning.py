@@ -106,9 +106,10 @@ class Rules:
         self.transitive = set(closed.subjects(RDF.type, OWL.TransitiveProperty))
 
 
-def entail(data: Graph, rules: Rules, closed_ontology: Graph | None = None) -> Graph:
-    """Apply the rules to the data until nothing new follows; return only the new, informative triples
-    (what the ontology already says, e.g. the type of one of its own individuals, is not repeated)."""
+def entail(data, rules: Rules, closed_ontology=None) -> set:
+    """Apply the rules to the data (any iterable of triples) until nothing new follows; return only the new,
+    informative triples (what the ontology already says, e.g. the type of one of its own individuals, is not
+    repeated). Linear in the data, but for chains of transitive properties, which are indexed both ways."""
     known: set[tuple] = set(data)
     new: set[tuple] = set()
     todo = list(known)
@@ -119,42 +120,40 @@ def entail(data: Graph, rules: Rules, closed_ontology: Graph | None = None) -> G
             new.add(triple)
             todo.append(triple)
 
-    by_predicate: dict[URIRef, set[tuple]] = defaultdict(set)
-    for triple in known:
-        if triple[1] in rules.transitive:
-            by_predicate[triple[1]].add(triple)
+    # for each transitive property: subject -> objects and object -> subjects, over what is known so far
+    forward: dict[URIRef, dict] = {p: defaultdict(set) for p in rules.transitive}
+    backward: dict[URIRef, dict] = {p: defaultdict(set) for p in rules.transitive}
+    superclasses, superproperties = rules.superclasses, rules.superproperties
+    domains, ranges, inverses, symmetric = rules.domains, rules.ranges, rules.inverses, rules.symmetric
+    rdf_type = RDF.type
 
     while todo:
         s, p, o = todo.pop()
-        if p == RDF.type:
-            for c in rules.superclasses.get(o, ()):
-                add((s, RDF.type, c))
+        if p == rdf_type:
+            for c in superclasses.get(o, ()):
+                add((s, rdf_type, c))
             continue
-        for q in rules.superproperties.get(p, ()):
+        for q in superproperties.get(p, ()):
             add((s, q, o))
-        for c in rules.domains.get(p, ()):
-            add((s, RDF.type, c))
+        for c in domains.get(p, ()):
+            add((s, rdf_type, c))
         if isinstance(o, Literal):
             continue  # range of a datatype property: types of literals are not published
-        for c in rules.ranges.get(p, ()):
-            add((o, RDF.type, c))
-        for q in rules.inverses.get(p, ()):
+        for c in ranges.get(p, ()):
+            add((o, rdf_type, c))
+        for q in inverses.get(p, ()):
             add((o, q, s))
-        if p in rules.symmetric:
+        if p in symmetric:
             add((o, p, s))
-        if p in rules.transitive:
-            chain = by_predicate[p]
-            chain.add((s, p, o))
-            for (a, _, b) in list(chain):
-                if b == s:
-                    add((a, p, o))
-                if a == o:
-                    add((s, p, b))
-    out = Graph()
-    for triple in sorted(new):
-        if informative(triple) and (closed_ontology is None or triple not in closed_ontology):
-            out.add(triple)
-    return out
+        if p in forward:
+            after, before = forward[p], backward[p]
+            after[s].add(o)
+            before[o].add(s)
+            for a in list(before.get(s, ())):  # a p s, s p o => a p o
+                add((a, p, o))
+            for b in list(after.get(o, ())):  # s p o, o p b => s p b
+                add((s, p, b))
+    return {t for t in new if informative(t) and (closed_ontology is None or t not in closed_ontology)}
 
 
 def informative(triple: tuple) -> bool:
@@ -171,14 +170,20 @@ def informative(triple: tuple) -> bool:
     return True
 
 
-def reason(ontology: Graph, data: Graph) -> Graph:
+def reason(ontology: Graph, data) -> set:
     """The data entailments: what the ontology lets us conclude about the data, minus what is asserted."""
     check_supported(ontology)
     closed = close_ontology(ontology)
-    return entail(data, Rules(closed), closed)
+    return entail(data, Rules(closed), _closed_set(closed))
 
 
-def owlrl_data_entailments(ontology: Graph, data: Graph) -> Graph:
+def _closed_set(closed: Graph) -> frozenset:
+    if getattr(closed, "_ysv_set", None) is None:
+        closed._ysv_set = frozenset(closed)  # type: ignore[attr-defined]
+    return closed._ysv_set  # type: ignore[attr-defined]
+
+
+def owlrl_data_entailments(ontology: Graph, data) -> set:
     """Reference: owlrl's full closure of ontology + data, minus the ontology's own closure, the assertions and
     the uninformative triples. Slow; used by the differential tests and the benchmark."""
     full = Graph()
@@ -188,10 +193,5 @@ def owlrl_data_entailments(ontology: Graph, data: Graph) -> Graph:
         full.add(triple)
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(full)
     closed_ontology = close_ontology(ontology)
-    out = Graph()
-    for triple in full:
-        if triple in data or triple in closed_ontology:
-            continue
-        if informative(triple):
-            out.add(triple)
-    return out
+    data = data if isinstance(data, (set, frozenset, Graph)) else set(data)
+    return {t for t in full if t not in data and t not in closed_ontology and informative(t)}

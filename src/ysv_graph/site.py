@@ -6,18 +6,17 @@ pages, and the example questions with their answers as computed at build time.
 from __future__ import annotations
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
+from rdflib import Graph, URIRef  # noqa: F401
 
 from . import querying
 from .pages import Linker, Pages, result_table
 from .repository import Repository
 from .vocab import Base
-from .writing import to_ox
+from .writing import Converter
 
 
-def repository_from_graphs(graphs: dict[URIRef, Graph], base: Base) -> Repository:
-    return Repository.from_quads((ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
-                                  for name, graph in graphs.items() for s, p, o in graph), base)
+def repository_from_graphs(graphs: dict, base: Base) -> Repository:
+    return Repository.from_quads(Converter().quads(graphs), base)
 
 
 def render_site(graphs: dict[URIRef, Graph], base: Base) -> dict[str, bytes]:

@@ -61,11 +61,23 @@ class ShapesError(Exception):
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
-def validate(data: Graph, shapes: Graph) -> ValidationResult:
-    """Validate data against the shapes."""
+def as_graph(triples) -> Graph:
+    if isinstance(triples, Graph):
+        return triples
+    graph = Graph()
+    add = graph.store.add  # straight to the store: no event dispatch, no per-triple checks
+    for triple in triples:
+        add(triple, graph, quoted=False)
+    return graph
+
+
+def validate(data, shapes: Graph, focus_nodes: list | None = None) -> ValidationResult:
+    """Validate data (a graph, or any iterable of triples) against the shapes; with focus_nodes, only those
+    nodes are validated (by every shape that targets them)."""
+    data = as_graph(data)
     conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
-        allow_warnings=False, meta_shacl=False,
+        allow_warnings=False, meta_shacl=False, focus_nodes=focus_nodes,
     )
     if not isinstance(report, Graph):
         raise ShapesError(f"the shapes in shapes/ cannot be used: {text.strip()}")

@@ -39,32 +39,59 @@ def to_ox(term):
     raise TypeError(term)
 
 
-def _sort_key(triple: tuple) -> tuple:
-    s, p, o = triple
-    return (str(s), p.__class__ is URIRef and str(p) != "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
-            str(p), o.n3())
+class Converter:
+    """rdflib terms to pyoxigraph terms, each distinct term converted once (IRIs repeat a great deal)."""
+
+    def __init__(self) -> None:
+        self.terms: dict = {}
+
+    def __call__(self, term):
+        converted = self.terms.get(term)
+        if converted is None:
+            converted = self.terms[term] = to_ox(term)
+        return converted
+
+    def triples(self, triples) -> list:
+        c = self
+        return [ox.Triple(c(s), c(p), c(o)) for s, p, o in triples]
+
+    def quads(self, graphs: dict) -> list:
+        c = self
+        return [ox.Quad(c(s), c(p), c(o), c(name)) for name, graph in graphs.items() for s, p, o in graph]
 
 
-def triples_to_ox(graph: Graph) -> list:
-    return [ox.Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in sorted(graph, key=_sort_key)]
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
-def turtle(graph: Graph, prefixes: dict[str, str]) -> bytes:
-    used = _used_prefixes(graph, prefixes)
-    return ox.serialize(triples_to_ox(graph), format=ox.RdfFormat.TURTLE, prefixes=used)
+def _term_key(term) -> str:
+    return term.value if isinstance(term, (ox.NamedNode, ox.BlankNode)) else str(term)
 
 
-def ntriples(graph: Graph) -> bytes:
-    return _sorted_lines(ox.serialize(triples_to_ox(graph), format=ox.RdfFormat.N_TRIPLES))
+def _sorted_for_turtle(triples: list) -> list:
+    """Subjects in IRI order; within one, rdf:type first, then predicates and objects in order."""
+    return sorted(triples, key=lambda t: (_term_key(t.subject), t.predicate.value != RDF_TYPE, t.predicate.value,
+                                          str(t.object)))
 
 
-def nquads(graphs: dict[URIRef, Graph]) -> bytes:
-    quads = [ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
-             for name, graph in graphs.items() for s, p, o in graph]
-    return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+def triples_to_ox(graph) -> list:
+    return _sorted_for_turtle(Converter().triples(graph))
 
 
-def canonical_turtle(graph: Graph, prefixes: dict[str, str]) -> bytes:
+def turtle(graph, prefixes: dict[str, str], converter: Converter | None = None) -> bytes:
+    triples = (converter or Converter()).triples(graph)
+    used = _used_prefixes_ox(triples, prefixes)
+    return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
+
+
+def ntriples(graph, converter: Converter | None = None) -> bytes:
+    return _sorted_lines(ox.serialize((converter or Converter()).triples(graph), format=ox.RdfFormat.N_TRIPLES))
+
+
+def nquads(graphs: dict, converter: Converter | None = None) -> bytes:
+    return _sorted_lines(ox.serialize((converter or Converter()).quads(graphs), format=ox.RdfFormat.N_QUADS))
+
+
+def canonical_turtle(graph, prefixes: dict[str, str]) -> bytes:
     """Turtle for a graph with blank nodes (the SHACL report): blank nodes renamed canonically first."""
     dataset = ox.Dataset(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.DefaultGraph()) for s, p, o in graph)
     dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
@@ -77,10 +104,30 @@ def _sorted_lines(data: bytes) -> bytes:
     return b"\n".join(lines) + b"\n" if lines else b""
 
 
-def _used_prefixes(graph: Graph, prefixes: dict[str, str]) -> dict[str, str]:
-    iris = {str(t) for triple in graph for t in triple if isinstance(t, URIRef)}
-    iris |= {str(t.datatype) for _s, _p, t in graph if isinstance(t, Literal) and t.datatype}
+def _namespaces_used(iris: set, prefixes: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
+
+
+def _used_prefixes(graph, prefixes: dict[str, str]) -> dict[str, str]:
+    iris = set()
+    for triple in graph:
+        for t in triple:
+            if isinstance(t, URIRef):
+                iris.add(str(t))
+            elif isinstance(t, Literal) and t.datatype:
+                iris.add(str(t.datatype))
+    return _namespaces_used(iris, prefixes)
+
+
+def _used_prefixes_ox(triples: list, prefixes: dict[str, str]) -> dict[str, str]:
+    iris = set()
+    for t in triples:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal):
+                iris.add(term.datatype.value)
+    return _namespaces_used(iris, prefixes)
 
 
 @dataclass
@@ -88,8 +135,8 @@ class Outputs:
     """What the build hands to the writer."""
 
     base: Base
-    asserted: Graph  # the union of the source graphs and the metadata graph
-    graphs: dict[URIRef, Graph]  # named graph -> triples, for ysv.nq
+    asserted: set  # the union of the source graphs and the metadata graph
+    graphs: dict[URIRef, set]  # named graph -> triples, for ysv.nq
     metadata_graph: URIRef | None = None
     site: bool = True
 
@@ -98,12 +145,14 @@ def render_data(outputs: Outputs) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site."""
     prefixes = outputs.base.prefixes()
     files: dict[str, bytes] = {}
-    files["ysv.ttl"] = turtle(outputs.asserted, outputs.base.prefixes(per_kind=True))
-    files["ysv.nt"] = ntriples(outputs.asserted)
+    converter = Converter()
+    files["ysv.ttl"] = turtle(outputs.asserted, outputs.base.prefixes(per_kind=True), converter)
+    files["ysv.nt"] = ntriples(outputs.asserted, converter)
+    files["ysv.nq"] = nquads(outputs.graphs, converter)
+    del converter
     context = jsonld.build_context(outputs.asserted, _used_prefixes(outputs.asserted, prefixes))
     files["context.jsonld"] = _json(context)
     files["ysv.jsonld"] = _json(jsonld.compact(outputs.asserted, context))
-    files["ysv.nq"] = nquads(outputs.graphs)
     # bulk-loader dumps; gzip with no name and mtime 0, so the bytes are reproducible
     files["ysv.nq.gz"] = gzip.compress(files["ysv.nq"], compresslevel=9, mtime=0)
     files["ysv.ttl.gz"] = gzip.compress(files["ysv.ttl"], compresslevel=9, mtime=0)
