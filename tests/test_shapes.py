@@ -292,8 +292,14 @@ def test_breaking_the_constraint_is_reported(key, built, shapes):
         expect = handwritten[key](data)
     else:
         expect = mutate_property(shapes, data, *key)
-    result = validation.validate(data, _only(shapes, _owner(shapes, key)))
+    only_this = _only(shapes, _owner(shapes, key))
+    result = validation.validate(data, only_this)
     assert not result.conforms
+    # the build's way (documents in batches with their context, graph-wide rules in pyoxigraph) reports exactly
+    # what pyshacl reports on the whole graph
+    split = validation.validate_dataset(_as_documents(data, built), only_this, jobs=0, documents_per_batch=20)
+    assert _summary(split.violations) == _summary(result.violations)
+    assert len(list(split.report.subjects(RDF.type, SH.ValidationResult))) == len(result.violations)
     wanted_component = str(COMPONENT[key[1]])
     matches = [v for v in result.violations
                if v.shape == SHAPES_NS + expect.shape and v.component == wanted_component
@@ -301,6 +307,26 @@ def test_breaking_the_constraint_is_reported(key, built, shapes):
                and (expect.path is None or v.path == str(expect.path))]
     assert matches, f"expected {expect} / {wanted_component}; got:\n" + "\n".join(
         f"{v.focus} {v.path} {v.shape} {v.component}" for v in result.violations)
+
+
+def _as_documents(data: Graph, built) -> dict:
+    """The (mutated) graph split back into the build's named graphs: each triple goes to the graph where its
+    subject is first stated; triples about new nodes to a graph of their own."""
+    from collections import defaultdict
+
+    where = {}
+    for name in sorted(built.graphs, key=str):
+        if "/graph/source/" in name or name.endswith("/graph/metadata"):
+            for s, _p, _o in built.graphs[name]:
+                where.setdefault(s, name)
+    documents = defaultdict(set)
+    for triple in data:
+        documents[where.get(triple[0], URIRef("urn:x-test:new-nodes"))].add(triple)
+    return dict(documents)
+
+
+def _summary(violations) -> list:
+    return sorted((v.focus, v.path, v.shape, v.component, v.message) for v in violations)
 
 
 def test_the_real_data_conforms(built):
@@ -328,9 +354,41 @@ def test_parallel_validation_reports_exactly_what_one_process_does(data_copy, tm
     assert outputs[2] == outputs[1] and outputs[3] == outputs[1] and outputs[5] == outputs[1]
 
 
-def test_partition_spreads_the_sparql_shapes_and_covers_every_node_shape(shapes):
-    every = {s for p in validation.TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef)}
-    for jobs in (1, 2, 3, 8):
-        groups = validation.partition(shapes, jobs)
-        assert sorted(s for g in groups for s in g) == sorted(every)
-        assert len(groups) == min(jobs, len(every))
+def test_batches_cover_every_node_once_with_the_types_of_what_it_points_to(built, shapes):
+    graphs = {n: g for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
+    batches = validation.plan(graphs, validation.document_shapes(shapes), documents_per_batch=7)
+    assert len(batches) == -(-len(graphs) // 7)
+    focus = [node for batch in batches for node in batch.focus]
+    assert len(focus) == len(set(focus))  # every node is validated in one batch only
+    assert set(focus) == {s for g in graphs.values() for s, _p, _o in g}
+    for batch in batches:
+        assert {t for t in built.asserted if t[0] in batch.focus} <= batch.triples  # all of a node's triples
+        for _s, _p, o in [t for t in batch.triples if t[0] in batch.focus]:
+            if isinstance(o, URIRef):
+                assert {t for t in built.asserted if t[0] == o and t[1] == RDF.type} <= batch.triples
+
+
+def test_graph_wide_rules_are_not_left_to_the_batches(shapes):
+    constraints = validation.graph_wide_constraints(shapes)
+    assert len(constraints) == 6
+    assert not list(validation.document_shapes(shapes).triples((None, SH.sparql, None)))
+
+
+def test_cached_results_are_reused_and_a_change_is_validated_again(built, shapes, tmp_path):
+    graphs = {n: set(g) for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
+    first = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    assert first.validated == len(first.batches) and first.result()[0].conforms
+    again = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    assert again.validated == 0 and again.result()[0].conforms
+    # break one document: only its batch is validated again, and the cached batches do not hide the violation
+    name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
+    subject = sorted(s for s, _p, _o in graphs[name])[0]
+    graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
+    broken = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    assert broken.validated == 1
+    result = broken.result()[0]
+    assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
+    # and a second run with the same broken data fails the same way from the cache
+    cached = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    assert cached.validated == 0
+    assert _summary(cached.result()[0].violations) == _summary(result.violations)

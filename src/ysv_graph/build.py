@@ -31,8 +31,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     validation: validation.ValidationResult | None = None
-    asserted: Graph | None = None
-    graphs: dict[URIRef, Graph] = field(default_factory=dict)
+    asserted: set | None = None
+    graphs: dict = field(default_factory=dict)
 
 
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
@@ -42,10 +42,15 @@ def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     return graph
 
 
+def default_cache(out_dir: Path) -> Path:
+    """Where the build keeps what it may reuse next time: beside out/, never in it."""
+    return Path(out_dir).resolve().parent / ".ysv-cache"
+
+
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
-        write: bool = True, jobs: int | None = None) -> BuildResult:
+        write: bool = True, jobs: int | None = None, cache: Path | None = None, site: bool = True) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
-    cases out_dir is not touched."""
+    cases out_dir is not touched. cache: a folder for validation results of unchanged batches (None: none)."""
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -75,17 +80,19 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     asserted = mapped.union()
     done("describe")
 
-    # Validation runs in a child process while this one renders the files; nothing is written unless the
+    # Validation runs in child processes while this one renders the files; nothing is written unless the
     # data conforms.
     stage("validate & render")
     shapes = validation.load_shapes(base)
-    # --jobs N: N processes in all; this one renders while N - 1 others validate (N = 1: validate here first)
+    # --jobs N: N processes validate while this one renders (N = 1: one validates; 0: validate here first)
     processes = jobs if jobs is not None else (os.cpu_count() or 1)
-    background = validation.Background(asserted, shapes, max(0, processes - 1))
-    graphs: dict[URIRef, Graph] = dict(mapped.graphs)
+    background = validation.Background(dict(mapped.graphs), shapes, max(0, processes), cache,
+                                       alone=(mapped.metadata_graph,))
+    timings["  of which plan validation"] = background.planning_seconds
+    graphs: dict = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
-    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph)
+    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph, site=site)
     render_start = time.perf_counter()
     files = writing.render_data(outputs)
     render_seconds = time.perf_counter() - render_start
@@ -108,5 +115,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
         "asserted triples": len(asserted),
         "entailed triples": len(entailments),
         "ontology triples": len(ontology),
+        "validation batches": len(background.batches),
+        "batches validated (not cached)": background.validated,
     }
     return BuildResult(files, timings, counts, result, asserted, graphs)

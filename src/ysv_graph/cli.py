@@ -33,7 +33,8 @@ def _build(args) -> int:
     # stage names are printed as lines (no live spinner: the build forks a validation process, and forking
     # while a display thread runs is unsafe)
     try:
-        result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs,
+        cache = None if args.no_cache else Path(args.cache) if args.cache else build.default_cache(Path(args.out))
+        result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs, cache=cache, site=not args.no_site,
                            on_stage=lambda name: err.print(f"[dim]… {name}[/dim]"))
     except loading.DataErrors as exc:
         for error in exc.errors:
@@ -161,8 +162,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out", help="output folder (default: out)")
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="processes to use: one renders the files while the others validate (default: the number "
-                        "of cores; 1 validates first, then renders)")
+                   help="validating processes (default: the number of cores); the main process renders the files "
+                        "meanwhile. 0: validate in the main process first, then render")
+    b.add_argument("--cache", default=None, metavar="DIR",
+                   help="where to keep validation results of unchanged documents for the next build "
+                        "(default: .ysv-cache beside the output folder)")
+    b.add_argument("--no-cache", action="store_true", help="validate everything, and keep nothing")
+    b.add_argument("--no-site", action="store_true",
+                   help="skip the static HTML pages (out/site/); the server renders the same pages on request")
     b.set_defaults(func=_build)
 
     v = sub.add_parser("validate", help="validate an RDF file against shapes/ (exit 0 conforms, 1 not, 2 error)")

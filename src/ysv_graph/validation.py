@@ -144,21 +144,315 @@ def merge(results: list[ValidationResult]) -> ValidationResult:
     return ValidationResult(conforms, report, violations)
 
 
-class Background:
-    """Validation in forked child processes (the node shapes split into `jobs` groups) while the parent does
-    other work (the build renders the output files meanwhile). Falls back to validating in the foreground where
-    fork is unavailable or unsafe (other threads running), or when jobs is 0."""
+# --- validation at scale: per document, cached, graph-wide rules apart ------------------------------------------
+#
+# The node shapes with SPARQL constraints hold the graph-wide rules (every fact has a source, counts across
+# documents). Everything else looks only at a focus node's own triples and the types of the nodes it points to.
+# So the data is validated a batch of source documents at a time: each batch holds the triples of the nodes it is
+# home to (all of them, from whichever document states them), the rdf:type triples of every node those point to,
+# and, for sh:targetObjectsOf, the triples that point at its nodes. A node pointed to is validated in its own home
+# batch; results about it from a batch it is only context in are dropped. The graph-wide SPARQL constraints run
+# once over the whole graph, in pyoxigraph. tests/test_shapes.py checks that this reports exactly what pyshacl
+# reports on the whole graph, for every constraint's negative test.
 
-    def __init__(self, data: Graph, shapes: Graph, jobs: int = 1):
+import hashlib  # noqa: E402
+import pickle  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from dataclasses import field  # noqa: E402
+
+BATCH_DOCUMENTS = 48  # source documents a batch: pyshacl costs ~0.1 s a call, so not one call a document
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class SparqlConstraint:
+    shape: URIRef
+    constraint: URIRef
+    targets: tuple
+    select: str
+    message: str | None
+    prefixes: dict = field(hash=False, compare=False)
+
+
+def graph_wide_constraints(shapes: Graph) -> list[SparqlConstraint]:
+    """The SPARQL constraints of node shapes (with their explicit sh:targetNode targets)."""
+    out = []
+    for shape, constraint in sorted(shapes.subject_objects(SH.sparql)):
+        targets = tuple(sorted(shapes.objects(shape, SH.targetNode)))
+        if shapes.value(shape, SH.targetClass) is not None or shapes.value(shape, SH.path) is not None:
+            raise ShapesError(f"{shape}: SPARQL constraints are supported on node shapes with sh:targetNode only")
+        prefixes = {}
+        for ontology in shapes.objects(constraint, SH.prefixes):
+            for declaration in shapes.objects(ontology, SH.declare):
+                prefixes[str(shapes.value(declaration, SH.prefix))] = str(shapes.value(declaration, SH.namespace))
+        message = shapes.value(constraint, SH.message)
+        out.append(SparqlConstraint(shape, constraint, targets, str(shapes.value(constraint, SH.select)),
+                                    str(message) if message is not None else None, prefixes))
+    return out
+
+
+def document_shapes(shapes: Graph) -> Graph:
+    """The shapes without their graph-wide SPARQL constraints."""
+    out = Graph()
+    for triple in shapes:
+        if triple[1] != SH.sparql:
+            out.add(triple)
+    for prefix, namespace in shapes.namespaces():
+        out.bind(prefix, namespace)
+    return out
+
+
+def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph) -> ValidationResult:
+    """Run the graph-wide SPARQL constraints over a pyoxigraph store (its default graph the union of the data),
+    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form."""
+    import pyoxigraph as ox
+
+    report = Graph()
+    violations: list[Violation] = []
+    count = 0
+    for c in constraints:
+        for target in c.targets:
+            rows = store.query(c.select, prefixes=c.prefixes, use_default_graph_as_union=True,
+                               substitutions={ox.Variable("this"): ox.NamedNode(str(target))})
+            names = [v.value for v in rows.variables]
+            for row in rows:
+                values = {name: row[name] for name in names if row[name] is not None}
+                message = c.message or "violates the SPARQL constraint"
+                for name, value in values.items():
+                    message = message.replace("{?" + name + "}", value.value).replace("{$" + name + "}",
+                                                                                         value.value)
+                count += 1
+                node = BNode(f"graph-wide-{count}")
+                report.add((node, RDF.type, SH.ValidationResult))
+                report.add((node, SH.focusNode, target))
+                report.add((node, SH.resultSeverity, SH.Violation))
+                report.add((node, SH.sourceConstraint, c.constraint))
+                report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+                report.add((node, SH.sourceShape, c.shape))
+                report.add((node, SH.resultMessage, Literal(message)))
+                if "value" in values:
+                    report.add((node, SH.value, _from_ox(values["value"])))
+                if "path" in values:
+                    report.add((node, SH.resultPath, _from_ox(values["path"])))
+                violations.append(Violation(
+                    focus=str(target), path=str(values["path"].value) if "path" in values else "-",
+                    shape=_name(c.shape, shapes), component=str(SH.SPARQLConstraintComponent), message=message))
+    head = BNode("graph-wide-report")
+    report.add((head, RDF.type, SH.ValidationReport))
+    report.add((head, SH.conforms, Literal(not violations)))
+    for node in report.subjects(RDF.type, SH.ValidationResult):
+        report.add((head, SH.result, node))
+    return ValidationResult(not violations, report, violations)
+
+
+def _from_ox(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+@dataclass
+class Batch:
+    documents: list  # the named graphs whose nodes it is home to
+    triples: set
+    focus: set
+    key: str = ""
+
+
+def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> list[Batch]:
+    """Split the data (named graph -> triples) into batches of whole documents, each with its context. Graphs
+    named in `alone` get a batch each (the dataset description, which changes with every edit)."""
+    objects_of = set(shapes.objects(None, SH.targetObjectsOf))
+    rdf_type = RDF.type
+    home: dict = {}
+    about: dict = defaultdict(list)  # node -> every triple with it as subject
+    types: dict = defaultdict(list)  # node -> its rdf:type triples
+    incoming: dict = defaultdict(list)  # node -> triples pointing at it with a sh:targetObjectsOf predicate
+    names = sorted(graphs, key=str)
+    for name in names:
+        for triple in graphs[name]:
+            s, p, o = triple
+            home.setdefault(s, name)
+            about[s].append(triple)
+            if p == rdf_type:
+                types[s].append(triple)
+            elif p in objects_of:
+                home.setdefault(o, name)
+                incoming[o].append(triple)
+    nodes_of: dict = defaultdict(list)
+    for node, name in home.items():
+        nodes_of[name].append(node)
+    batches = []
+    groups = [[name] for name in names if name in alone]
+    rest = [name for name in names if name not in alone]
+    groups += [rest[start:start + documents_per_batch] for start in range(0, len(rest), documents_per_batch)]
+    for documents in groups:
+        triples: set = set()
+        focus: set = set()
+        for name in documents:
+            for node in nodes_of[name]:
+                focus.add(node)
+                triples.update(about.get(node, ()))
+                triples.update(incoming.get(node, ()))
+        for _s, _p, o in list(triples):
+            if isinstance(o, URIRef) and o in types:
+                triples.update(types[o])
+        batches.append(Batch(documents, triples, focus))
+    return batches
+
+
+def keep_focus(result: ValidationResult, focus: set) -> ValidationResult:
+    """Drop the results about nodes that are only context in this batch (they are validated in their own).
+    Context is only ever IRIs (the types of the IRIs a batch points to), so results on blank nodes are kept."""
+    report = result.report
+    kept = [r for r in report.subjects(RDF.type, SH.ValidationResult)
+            if isinstance(report.value(r, SH.focusNode), BNode) or report.value(r, SH.focusNode) in focus]
+    out = Graph()
+    head = BNode()
+    out.add((head, RDF.type, SH.ValidationReport))
+    out.add((head, SH.conforms, Literal(not kept)))
+    todo = list(kept)
+    seen = set()
+    while todo:  # each kept result with the blank nodes it reaches (paths, inline shapes)
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in report.predicate_objects(node):
+            out.add((node, p, o))
+            if isinstance(o, BNode):
+                todo.append(o)
+    for node in kept:
+        out.add((head, SH.result, node))
+    names = {str(f) if isinstance(f, URIRef) else None for f in focus}
+    violations = [v for v in result.violations if v.focus in names or v.focus.startswith("_:")]
+    return ValidationResult(not kept, out, violations)
+
+
+def shapes_digest(shapes: Graph) -> str:
+    import pyshacl
+
+    from .writing import canonical_turtle
+
+    digest = hashlib.sha256(canonical_turtle(shapes, {}))  # blank nodes (lists, declarations) named canonically
+    digest.update(f"pyshacl {pyshacl.__version__} cache {CACHE_VERSION}".encode())
+    return digest.hexdigest()
+
+
+def batch_key(batch: Batch, digest: str, converter) -> str:
+    from .writing import ntriples
+
+    h = hashlib.sha256(digest.encode())
+    h.update(ntriples(batch.triples, converter))
+    h.update("\n".join(sorted(str(n) for n in batch.focus)).encode())
+    return h.hexdigest()
+
+
+class Cache:
+    """Validation results of batches, by content hash (of the batch's triples, its focus nodes and the shapes)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) / "validation" if folder is not None else None
+
+    def get(self, key: str) -> ValidationResult | None:
+        if self.folder is None:
+            return None
+        path = self.folder / f"{key}.pickle"
+        try:
+            conforms, report_nt, violations = pickle.loads(path.read_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+            return None
+        return ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
+
+    def put(self, key: str, result: ValidationResult) -> None:
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".{key}.tmp"
+        temporary.write_bytes(pickle.dumps((result.conforms, result.report.serialize(format="nt"),
+                                            result.violations)))
+        temporary.replace(self.folder / f"{key}.pickle")
+
+
+def _store(graphs: dict):
+    import pyoxigraph as ox
+
+    from .writing import Converter
+
+    store = ox.Store()
+    store.bulk_extend(Converter().quads(graphs))
+    return store
+
+
+def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph) -> list:
+    """What one process does: validate its batches (and, if given the graphs, the graph-wide constraints)."""
+    out = []
+    for batch in batches:
+        result = keep_focus(validate(batch.triples, shapes), batch.focus)
+        out.append((batch.key, result.conforms, result.report.serialize(format="nt"), result.violations))
+    if graphs is not None:
+        result = check_graph_wide(_store(graphs), constraints, full_shapes)
+        out.append((None, result.conforms, result.report.serialize(format="nt"), result.violations))
+    return out
+
+
+class Background:
+    """Validation of a dataset (named graph -> triples) in forked child processes while the parent does other
+    work (the build renders the output files meanwhile): batches of documents split across `jobs` processes,
+    batches unchanged since the last build taken from the cache, the graph-wide rules run by one of the
+    processes. Falls back to validating in the foreground where fork is unavailable or unsafe (other threads
+    running), or when jobs is 0."""
+
+    def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
+                 documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()):
         import multiprocessing as mp
         import threading
+        import time
 
-        self.data, self.shapes, self.children = data, shapes, []
+        start = time.perf_counter()
+        self.cache = Cache(cache)
+        self.shapes = shapes
+        self.constraints = graph_wide_constraints(shapes)
+        self.document_shapes = document_shapes(shapes)
+        self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone)
+        digest = shapes_digest(shapes)
+        from .writing import Converter
+
+        converter = Converter()
+        self.cached: list[ValidationResult] = []
+        todo: list[Batch] = []
+        for batch in self.batches:
+            batch.key = batch_key(batch, digest, converter)
+            hit = self.cache.get(batch.key)
+            if hit is not None:
+                self.cached.append(hit)
+            else:
+                todo.append(batch)
+        del converter
+        self.validated = len(todo)
+        self.planning_seconds = time.perf_counter() - start
+        self.graphs, self.todo, self.children = graphs, todo, []
         if jobs > 0 and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
             ctx = mp.get_context("fork")
-            for group in partition(shapes, jobs):
+            shares: list[list[Batch]] = [[] for _ in range(jobs)]
+            weights = [0] * jobs
+            weights[0] = sum(len(g) for g in graphs.values()) // 20  # the graph-wide check goes to process 0
+            for batch in sorted(todo, key=lambda b: -len(b.triples)):
+                lightest = weights.index(min(weights))
+                shares[lightest].append(batch)
+                weights[lightest] += len(batch.triples)
+            for number, share in enumerate(shares):
+                if not share and number != 0:
+                    continue
                 conn, child = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_validate_child, args=(data, shapes, group, child), daemon=True)
+                process = ctx.Process(target=_child, daemon=True, args=(
+                    share, self.document_shapes, graphs if number == 0 else None, self.constraints, shapes, child))
                 process.start()
                 child.close()
                 self.children.append((process, conn))
@@ -169,33 +463,44 @@ class Background:
 
         if not self.children:
             start = time.perf_counter()
-            return validate(self.data, self.shapes), time.perf_counter() - start
-        results, seconds = [], 0.0
-        for process, conn in self.children:
-            try:
-                message = conn.recv()
-            except EOFError:
-                raise RuntimeError("a validation process died") from None
-            finally:
-                process.join()
-            if isinstance(message, BaseException):
-                raise message
-            conforms, report_nt, violations, took = message
-            report = Graph()
-            report.parse(data=report_nt, format="nt")
-            results.append(ValidationResult(conforms, report, violations))
-            seconds = max(seconds, took)
+            messages = [_work(self.todo, self.document_shapes, self.graphs, self.constraints, self.shapes)]
+            seconds = time.perf_counter() - start
+        else:
+            messages, seconds = [], 0.0
+            for process, conn in self.children:
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    raise RuntimeError("a validation process died") from None
+                finally:
+                    process.join()
+                if isinstance(message, BaseException):
+                    raise message
+                batch_results, took = message
+                messages.append(batch_results)
+                seconds = max(seconds, took)
+        results = list(self.cached)
+        for batch_results in messages:
+            for key, conforms, report_nt, violations in batch_results:
+                result = ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
+                if key is not None:
+                    self.cache.put(key, result)
+                results.append(result)
         return merge(results), seconds
 
 
-def _validate_child(data: Graph, shapes: Graph, group: list[URIRef], conn) -> None:  # pragma: no cover
+def _child(batches, shapes, graphs, constraints, full_shapes, conn) -> None:  # pragma: no cover
     import time
 
     start = time.perf_counter()
     try:
-        result = validate(data, only(shapes, group))
-        conn.send((result.conforms, result.report.serialize(format="nt"), result.violations,
-                   time.perf_counter() - start))
+        conn.send((_work(batches, shapes, graphs, constraints, full_shapes), time.perf_counter() - start))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         conn.send(ShapesError(str(exc)) if not isinstance(exc, ShapesError) else exc)
     conn.close()
+
+
+def validate_dataset(graphs: dict, shapes: Graph, jobs: int = 0, cache: Path | None = None,
+                     documents_per_batch: int = BATCH_DOCUMENTS) -> ValidationResult:
+    """Validate named graphs the way the build does (in batches, graph-wide rules apart)."""
+    return Background(graphs, shapes, jobs, cache, documents_per_batch).result()[0]
