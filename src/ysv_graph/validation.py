@@ -175,7 +175,9 @@ class SparqlConstraint:
 
 
 def graph_wide_constraints(shapes: Graph) -> list[SparqlConstraint]:
-    """The SPARQL constraints of node shapes (with their explicit sh:targetNode targets)."""
+    """The SPARQL constraints of node shapes (with their explicit sh:targetNode targets). The shapes are first
+    put to pyshacl on an empty graph, so that constraints it would refuse are refused here too (ShapesError)."""
+    validate(Graph(), shapes)
     out = []
     for shape, constraint in sorted(shapes.subject_objects(SH.sparql)):
         targets = tuple(sorted(shapes.objects(shape, SH.targetNode)))

@@ -150,12 +150,16 @@ def render_data(outputs: Outputs) -> dict[str, bytes]:
     files["ysv.nt"] = ntriples(outputs.asserted, converter)
     files["ysv.nq"] = nquads(outputs.graphs, converter)
     del converter
-    context = jsonld.build_context(outputs.asserted, _used_prefixes(outputs.asserted, prefixes))
-    files["context.jsonld"] = _json(context)
-    files["ysv.jsonld"] = _json(jsonld.compact(outputs.asserted, context))
-    # bulk-loader dumps; gzip with no name and mtime 0, so the bytes are reproducible
-    files["ysv.nq.gz"] = gzip.compress(files["ysv.nq"], compresslevel=9, mtime=0)
-    files["ysv.ttl.gz"] = gzip.compress(files["ysv.ttl"], compresslevel=9, mtime=0)
+    # bulk-loader dumps, compressed in threads (zlib lets go of the GIL) while the JSON-LD is made; gzip with no
+    # name and mtime 0, so the bytes are reproducible; level 6: a third of level 9's time, 6% larger
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        compressed = {name + ".gz": pool.submit(gzip.compress, files[name], compresslevel=6, mtime=0)
+                      for name in ("ysv.nq", "ysv.ttl")}
+        context = jsonld.build_context(outputs.asserted, _used_prefixes(outputs.asserted, prefixes))
+        files["context.jsonld"] = _json(context)
+        files["ysv.jsonld"] = _json(jsonld.compact(outputs.asserted, context))
+        for name, future in compressed.items():
+            files[name] = future.result()
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
