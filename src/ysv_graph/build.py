@@ -4,6 +4,7 @@ The stages only pass data forward; this module is the one place that strings the
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -50,7 +51,22 @@ def default_cache(out_dir: Path) -> Path:
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
         write: bool = True, jobs: int | None = None, cache: Path | None = None, site: bool = True) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
-    cases out_dir is not touched. cache: a folder for validation results of unchanged batches (None: none)."""
+    cases out_dir is not touched. cache: a folder for validation results of unchanged batches (None: none).
+
+    Python's cyclic garbage collector is paused for the build: with millions of live triples each of its full
+    passes walks them all, which made the build grow faster than linearly (2.3x the time at 1,000 reports). The
+    build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,
+         cache: Path | None, site: bool) -> BuildResult:
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -86,15 +102,18 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     shapes = validation.load_shapes(base)
     # --jobs N: N processes validate while this one renders (N = 1: one validates; 0: validate here first)
     processes = jobs if jobs is not None else (os.cpu_count() or 1)
+    converter = writing.Converter()  # rdflib to pyoxigraph terms, shared by the cache keys and the writers
     background = validation.Background(dict(mapped.graphs), shapes, max(0, processes), cache,
-                                       alone=(mapped.metadata_graph,))
+                                       alone=(mapped.metadata_graph,), converter=converter)
     timings["  of which plan validation"] = background.planning_seconds
     graphs: dict = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
-    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph, site=site)
+    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph, site=site,
+                              derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
-    files = writing.render_data(outputs)
+    files = writing.render_data(outputs, converter)
+    del converter
     render_seconds = time.perf_counter() - render_start
     result, validate_seconds = background.result()
     done("validate & render")

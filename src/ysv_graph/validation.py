@@ -412,7 +412,7 @@ class Background:
     running), or when jobs is 0."""
 
     def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
-                 documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()):
+                 documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), converter=None):
         import multiprocessing as mp
         import threading
         import time
@@ -426,7 +426,7 @@ class Background:
         digest = shapes_digest(shapes)
         from .writing import Converter
 
-        converter = Converter()
+        converter = converter if converter is not None else Converter()
         self.cached: list[ValidationResult] = []
         todo: list[Batch] = []
         for batch in self.batches:
