@@ -36,6 +36,16 @@ class BuildResult:
     graphs: dict = field(default_factory=dict)
 
 
+def _check_description_is_apart(mapped, before: set, batches) -> None:
+    """The source documents are validated before describe runs, so describe must only add nodes of its own:
+    none that a document states facts about or points to."""
+    added = {s for s, _p, _o in mapped.graphs[mapped.metadata_graph]} - before
+    for batch in batches:
+        if added & batch.focus or any(o in added for _s, _p, o in batch.triples):
+            raise RuntimeError("the dataset description adds facts about nodes of the source documents, which "
+                               "are validated before it is written")
+
+
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     graph = Graph()
     for path in sorted(Path(ontology_dir).glob("*.ttl")):
@@ -86,6 +96,16 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     asserted = mapped.union()
     done("map")
 
+    # Validation runs in child processes while this one goes on; nothing is written unless the data conforms.
+    # --jobs N: N processes validate (0: validate here, after rendering). The source documents are validated
+    # from now on; the dataset description (written by describe) and the graph-wide rules from describe on.
+    shapes = validation.load_shapes(base)
+    processes = max(0, jobs if jobs is not None else (os.cpu_count() or 1))
+    metadata = mapped.metadata_graph
+    described_before = {s for s, _p, _o in mapped.graphs[metadata]}
+    documents = validation.Background(dict(mapped.graphs), shapes, processes, cache, alone=(metadata,),
+                                      only={n for n in mapped.graphs if n != metadata}, graph_wide=False)
+
     stage("reason")
     ontology = load_ontology(base)
     entailments = reasoning.reason(ontology, asserted)
@@ -94,30 +114,27 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     stage("describe")
     describing.describe(curated, mapped, entailments, base)
     asserted = mapped.union()
+    _check_description_is_apart(mapped, described_before, documents.batches)
     done("describe")
 
-    # Validation runs in child processes while this one renders the files; nothing is written unless the
-    # data conforms.
     stage("validate & render")
-    shapes = validation.load_shapes(base)
-    # --jobs N: N processes validate while this one renders (N = 1: one validates; 0: validate here first)
-    processes = jobs if jobs is not None else (os.cpu_count() or 1)
-    converter = writing.Converter()  # rdflib to pyoxigraph terms, shared by the cache keys and the writers
-    background = validation.Background(dict(mapped.graphs), shapes, max(0, processes), cache,
-                                       alone=(mapped.metadata_graph,), converter=converter)
-    timings["  of which plan validation"] = background.planning_seconds
+    description = validation.Background(dict(mapped.graphs), shapes, processes, cache, alone=(metadata,),
+                                        only={metadata}, graph_wide=True)
+    timings["  of which plan validation"] = documents.planning_seconds + description.planning_seconds
     graphs: dict = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
-    outputs = writing.Outputs(base, asserted, graphs, mapped.metadata_graph, site=site,
+    outputs = writing.Outputs(base, asserted, graphs, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
-    files = writing.render_data(outputs, converter)
-    del converter
+    files = writing.render_data(outputs)
     render_seconds = time.perf_counter() - render_start
-    result, validate_seconds = background.result()
+    documents_result, documents_seconds = documents.result()
+    description_result, description_seconds = description.result()
+    result = validation.merge([documents_result, description_result])
     done("validate & render")
-    timings["  of which validate"] = validate_seconds
+    timings["  of which validate documents"] = documents_seconds
+    timings["  of which validate description"] = description_seconds
     timings["  of which render"] = render_seconds
     if not result.conforms:
         raise ValidationFailed(result)
@@ -134,7 +151,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "asserted triples": len(asserted),
         "entailed triples": len(entailments),
         "ontology triples": len(ontology),
-        "validation batches": len(background.batches),
-        "batches validated (not cached)": background.validated,
+        "validation batches": len(documents.batches) + len(description.batches),
+        "batches validated (not cached)": documents.validated + description.validated,
     }
     return BuildResult(files, timings, counts, result, asserted, graphs)

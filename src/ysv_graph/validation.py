@@ -74,9 +74,11 @@ def as_graph(triples) -> Graph:
 def validate(data, shapes: Graph, focus_nodes: list | None = None) -> ValidationResult:
     """Validate data (a graph, or any iterable of triples) against the shapes; with focus_nodes, only those
     nodes are validated (by every shape that targets them)."""
+    ours = not isinstance(data, Graph)
     data = as_graph(data)
     conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
+        inplace=ours,  # a graph made here need not be copied first (no rules or inference change it)
         allow_warnings=False, meta_shacl=False, focus_nodes=focus_nodes,
     )
     if not isinstance(report, Graph):
@@ -267,9 +269,14 @@ class Batch:
     key: str = ""
 
 
-def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> list[Batch]:
-    """Split the data (named graph -> triples) into batches of whole documents, each with its context. Graphs
-    named in `alone` get a batch each (the dataset description, which changes with every edit)."""
+def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (),
+         only: set | None = None, subjects_per_alone_batch: int = 2000) -> list[Batch]:
+    """Split the data (named graph -> triples) into batches of whole documents, each with its context.
+
+    Graphs named in `alone` (the dataset description, which changes with every edit) are not grouped with
+    others: their nodes are cut, in IRI order, into batches of `subjects_per_alone_batch`, so that an edit
+    revalidates the few that changed. With `only`, just the batches of the graphs named in it are made (the
+    context still comes from all the graphs)."""
     objects_of = set(shapes.objects(None, SH.targetObjectsOf))
     rdf_type = RDF.type
     home: dict = {}
@@ -290,18 +297,25 @@ def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS
     nodes_of: dict = defaultdict(list)
     for node, name in home.items():
         nodes_of[name].append(node)
-    batches = []
-    groups = [[name] for name in names if name in alone]
+    groups: list[tuple[list, list]] = []  # (documents, nodes)
+    for name in names:
+        if name in alone:
+            nodes = sorted(nodes_of[name], key=str)
+            groups += [([name], nodes[i:i + subjects_per_alone_batch])
+                       for i in range(0, len(nodes), subjects_per_alone_batch)]
     rest = [name for name in names if name not in alone]
-    groups += [rest[start:start + documents_per_batch] for start in range(0, len(rest), documents_per_batch)]
-    for documents in groups:
+    for start in range(0, len(rest), documents_per_batch):
+        documents = rest[start:start + documents_per_batch]
+        groups.append((documents, [node for name in documents for node in nodes_of[name]]))
+    batches = []
+    for documents, nodes in groups:
+        if only is not None and not set(documents) & only:
+            continue
         triples: set = set()
-        focus: set = set()
-        for name in documents:
-            for node in nodes_of[name]:
-                focus.add(node)
-                triples.update(about.get(node, ()))
-                triples.update(incoming.get(node, ()))
+        focus = set(nodes)
+        for node in nodes:
+            triples.update(about.get(node, ()))
+            triples.update(incoming.get(node, ()))
         for _s, _p, o in list(triples):
             if isinstance(o, URIRef) and o in types:
                 triples.update(types[o])
@@ -392,12 +406,23 @@ def _store(graphs: dict):
     return store
 
 
-def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph) -> list:
-    """What one process does: validate its batches (and, if given the graphs, the graph-wide constraints)."""
+def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph,
+          cache: "Cache", digest: str) -> list:
+    """What one process does: validate its batches, or take their results from the cache (and, if given the
+    graphs, check the graph-wide constraints). Returns (validated?, conforms, report as N-Triples, violations)."""
+    from .writing import Converter
+
+    converter = Converter()
     out = []
     for batch in batches:
+        key = batch_key(batch, digest, converter)
+        hit = cache.get(key)
+        if hit is not None:
+            out.append((False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
+            continue
         result = keep_focus(validate(batch.triples, shapes), batch.focus)
-        out.append((batch.key, result.conforms, result.report.serialize(format="nt"), result.violations))
+        cache.put(key, result)
+        out.append((True, result.conforms, result.report.serialize(format="nt"), result.violations))
     if graphs is not None:
         result = check_graph_wide(_store(graphs), constraints, full_shapes)
         out.append((None, result.conforms, result.report.serialize(format="nt"), result.violations))
@@ -405,14 +430,17 @@ def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints,
 
 
 class Background:
-    """Validation of a dataset (named graph -> triples) in forked child processes while the parent does other
-    work (the build renders the output files meanwhile): batches of documents split across `jobs` processes,
-    batches unchanged since the last build taken from the cache, the graph-wide rules run by one of the
-    processes. Falls back to validating in the foreground where fork is unavailable or unsafe (other threads
-    running), or when jobs is 0."""
+    """Validation in forked child processes while the parent does other work: batches of documents split
+    across `jobs` processes, each taking from the cache the batches unchanged since the last build; one of them
+    also runs the graph-wide rules (graph_wide=True). Falls back to validating in the foreground (when result()
+    is called) where fork is unavailable or unsafe (other threads running), or when jobs is 0.
+
+    The build starts one for the source documents as soon as they are mapped (only=their names,
+    graph_wide=False), and one for the dataset description and the graph-wide rules once that is written."""
 
     def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
-                 documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), converter=None):
+                 documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), only: set | None = None,
+                 graph_wide: bool = True):
         import multiprocessing as mp
         import threading
         import time
@@ -422,39 +450,29 @@ class Background:
         self.shapes = shapes
         self.constraints = graph_wide_constraints(shapes)
         self.document_shapes = document_shapes(shapes)
-        self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone)
-        digest = shapes_digest(shapes)
-        from .writing import Converter
-
-        converter = converter if converter is not None else Converter()
-        self.cached: list[ValidationResult] = []
-        todo: list[Batch] = []
-        for batch in self.batches:
-            batch.key = batch_key(batch, digest, converter)
-            hit = self.cache.get(batch.key)
-            if hit is not None:
-                self.cached.append(hit)
-            else:
-                todo.append(batch)
-        del converter
-        self.validated = len(todo)
+        self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
+        self.digest = shapes_digest(shapes)
+        self.validated = 0  # batches validated rather than taken from the cache: known after result()
+        self.graphs = graphs if graph_wide else None
+        self.children: list = []
         self.planning_seconds = time.perf_counter() - start
-        self.graphs, self.todo, self.children = graphs, todo, []
         if jobs > 0 and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
             ctx = mp.get_context("fork")
             shares: list[list[Batch]] = [[] for _ in range(jobs)]
             weights = [0] * jobs
-            weights[0] = sum(len(g) for g in graphs.values()) // 20  # the graph-wide check goes to process 0
-            for batch in sorted(todo, key=lambda b: -len(b.triples)):
+            if graph_wide:  # the graph-wide check goes to process 0
+                weights[0] = sum(len(g) for g in graphs.values()) // 20
+            for batch in sorted(self.batches, key=lambda b: -len(b.triples)):
                 lightest = weights.index(min(weights))
                 shares[lightest].append(batch)
                 weights[lightest] += len(batch.triples)
             for number, share in enumerate(shares):
-                if not share and number != 0:
+                if not share and not (number == 0 and graph_wide):
                     continue
                 conn, child = ctx.Pipe(duplex=False)
                 process = ctx.Process(target=_child, daemon=True, args=(
-                    share, self.document_shapes, graphs if number == 0 else None, self.constraints, shapes, child))
+                    share, self.document_shapes, self.graphs if number == 0 else None, self.constraints, shapes,
+                    self.cache, self.digest, child))
                 process.start()
                 child.close()
                 self.children.append((process, conn))
@@ -465,7 +483,8 @@ class Background:
 
         if not self.children:
             start = time.perf_counter()
-            messages = [_work(self.todo, self.document_shapes, self.graphs, self.constraints, self.shapes)]
+            messages = [_work(self.batches, self.document_shapes, self.graphs, self.constraints, self.shapes,
+                              self.cache, self.digest)]
             seconds = time.perf_counter() - start
         else:
             messages, seconds = [], 0.0
@@ -481,22 +500,31 @@ class Background:
                 batch_results, took = message
                 messages.append(batch_results)
                 seconds = max(seconds, took)
-        results = list(self.cached)
+        results = []
         for batch_results in messages:
-            for key, conforms, report_nt, violations in batch_results:
-                result = ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
-                if key is not None:
-                    self.cache.put(key, result)
-                results.append(result)
+            for validated, conforms, report_nt, violations in batch_results:
+                self.validated += validated is True
+                results.append(ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations))
+        if not results:
+            results.append(ValidationResult(True, _empty_report(), []))
         return merge(results), seconds
 
 
-def _child(batches, shapes, graphs, constraints, full_shapes, conn) -> None:  # pragma: no cover
+def _empty_report() -> Graph:
+    report = Graph()
+    head = BNode()
+    report.add((head, RDF.type, SH.ValidationReport))
+    report.add((head, SH.conforms, Literal(True)))
+    return report
+
+
+def _child(batches, shapes, graphs, constraints, full_shapes, cache, digest, conn) -> None:  # pragma: no cover
     import time
 
     start = time.perf_counter()
     try:
-        conn.send((_work(batches, shapes, graphs, constraints, full_shapes), time.perf_counter() - start))
+        conn.send((_work(batches, shapes, graphs, constraints, full_shapes, cache, digest),
+                   time.perf_counter() - start))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         conn.send(ShapesError(str(exc)) if not isinstance(exc, ShapesError) else exc)
     conn.close()
