@@ -83,11 +83,16 @@ def test_named_graphs_are_one_per_source_plus_entailments_ontology_metadata(buil
     assert not set(entailed) & set(built.asserted)
 
 
-def test_ntriples_are_sorted(built_out):
+def test_ntriples_are_sorted_and_nquads_sorted_graph_by_graph(built_out):
     lines = (built_out / "ysv.nt").read_bytes().splitlines()
-    assert lines == sorted(lines)
+    assert lines == sorted(lines) and len(lines) == len(set(lines))
     quads = (built_out / "ysv.nq").read_bytes().splitlines()
-    assert quads == sorted(quads)
+    graph_of = [q.rsplit(b" ", 2)[-2] for q in quads]  # "<s> <p> <o> <g> ." -> <g>
+    runs = [g for i, g in enumerate(graph_of) if i == 0 or g != graph_of[i - 1]]
+    assert runs == sorted(set(graph_of), key=lambda g: g[1:-1])  # one run a graph, graphs in IRI order
+    for graph in set(graph_of):
+        chunk = [q for q, g in zip(quads, graph_of) if g == graph]
+        assert chunk == sorted(chunk)
 
 
 def _unordered(value):
@@ -106,8 +111,10 @@ def test_our_compaction_is_what_pyld_compaction_gives(built):
     from ysv_graph.writing import _used_prefixes
     from ysv_graph.vocab import Base
 
-    context = ysv_jsonld.build_context(built.asserted, _used_prefixes(built.asserted, Base().prefixes()))
-    ours = ysv_jsonld.compact(built.asserted, context)
+    ntriples = ysv_jsonld.sorted_ntriples(built.asserted)
+    context = ysv_jsonld.build_context(ysv_jsonld.read(ntriples), _used_prefixes(built.asserted, Base().prefixes()))
+    ours = ysv_jsonld.compact(ntriples, context)
+    assert ysv_jsonld.dumps(ntriples, context) == (json.dumps(ours, indent=2, ensure_ascii=False) + "\n").encode()
     reference = ysv_jsonld.compact_with_pyld(built.asserted, context)
     by_id = lambda doc: {node["id"]: _unordered(node) for node in doc["@graph"]}  # noqa: E731
     assert by_id(ours) == by_id(reference)

@@ -68,15 +68,19 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
     was_enabled = gc.isenabled()
     gc.disable()
+    helper = writing.Helper.start() if jobs != 0 else None  # forked now, while this process is small
     try:
-        return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site)
+        return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
+                    helper=helper)
     finally:
+        if helper is not None:
+            helper.close()
         if was_enabled:
             gc.enable()
 
 
 def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,
-         cache: Path | None, site: bool) -> BuildResult:
+         cache: Path | None, site: bool, helper) -> BuildResult:
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -127,7 +131,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     outputs = writing.Outputs(base, asserted, graphs, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
-    files = writing.render_data(outputs)
+    files = writing.render_data(outputs, helper)
     render_seconds = time.perf_counter() - render_start
     documents_result, documents_seconds = documents.result()
     description_result, description_seconds = description.result()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import pyoxigraph as ox
 from pyld import jsonld
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
@@ -32,29 +33,32 @@ def _split(iri: str, prefixes: dict[str, str]) -> tuple[str, str] | None:
     return best, local
 
 
-def build_context(graph, prefixes: dict[str, str]) -> dict:
-    """A JSON-LD 1.0 context for this graph."""
-    values: dict[URIRef, set] = defaultdict(set)
-    classes: set[URIRef] = set()
-    for _s, p, o in graph:
-        if p == RDF.type:
-            classes.add(o)
+RDF_TYPE = str(RDF.type)
+XSD_STRING = str(XSD.string)
+
+
+def build_context(triples, prefixes: dict[str, str]) -> dict:
+    """A JSON-LD 1.0 context for these triples (pyoxigraph terms)."""
+    values: dict[str, set] = defaultdict(set)
+    classes: set[str] = set()
+    for t in triples:
+        p, o = t.predicate.value, t.object
+        if p == RDF_TYPE:
+            if isinstance(o, ox.NamedNode):
+                classes.add(o.value)
             continue
-        if isinstance(o, URIRef):
+        if isinstance(o, ox.NamedNode):
             values[p].add("@id")
-        elif isinstance(o, Literal):
-            if o.language:
-                values[p].add(f"@{o.language}")
-            else:
-                values[p].add(str(o.datatype or XSD.string))
+        elif isinstance(o, ox.Literal):
+            values[p].add(f"@{o.language}" if o.language else o.datatype.value)
         else:
             values[p].add("@bnode")
 
     # names, with prefixes kept for clashes
-    wanted: dict[str, list[URIRef]] = defaultdict(list)
-    for iri in sorted(set(values) | {c for c in classes if isinstance(c, URIRef)}):
-        split = _split(str(iri), prefixes)
-        name = OVERRIDES.get(iri) or (split[1] if split else None)
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for iri in sorted(set(values) | classes):
+        split = _split(iri, prefixes)
+        name = OVERRIDES.get(URIRef(iri)) or (split[1] if split else None)
         if name is None:
             continue
         wanted[name].append(iri)
@@ -63,7 +67,7 @@ def build_context(graph, prefixes: dict[str, str]) -> dict:
         for iri in iris:
             key = name
             if len(iris) > 1 or name in RESERVED or name in prefixes:
-                split = _split(str(iri), prefixes)
+                split = _split(iri, prefixes)
                 key = f"{split[0]}_{split[1]}"
             terms[key] = _definition(iri, values.get(iri), prefixes)
 
@@ -86,8 +90,8 @@ def _compact_iri(iri: str, prefixes: dict[str, str]) -> str:
     return f"{best}:{iri[len(prefixes[best]):]}"
 
 
-def _definition(iri: URIRef, kinds: set | None, prefixes: dict[str, str]) -> object:
-    compact = _compact_iri(str(iri), prefixes)
+def _definition(iri: str, kinds: set | None, prefixes: dict[str, str]) -> object:
+    compact = _compact_iri(iri, prefixes)
     if not kinds:
         return compact  # a class
     if kinds == {"@id"}:
@@ -129,12 +133,58 @@ def compact_with_pyld(graph: Graph, context: dict) -> dict:
     return jsonld.compact(expanded(graph), context, options={"compactArrays": True})
 
 
-def compact(graph, context: dict) -> dict:
-    """Compact the graph with a context made by build_context, directly.
+def sorted_ntriples(triples) -> bytes:
+    """rdflib triples as N-Triples, lines sorted: what from_ntriples reads (the build hands it out/ysv.nt)."""
+    from .writing import Converter
+
+    lines = ox.serialize(Converter().triples(triples), format=ox.RdfFormat.N_TRIPLES).splitlines()
+    lines.sort()
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def read(ntriples: bytes):
+    return ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
+
+
+def compact(ntriples: bytes, context: dict) -> dict:
+    """The graph (N-Triples, sorted) compacted with a context made by build_context (see compact_nodes)."""
+    return {"@context": context["@context"], "@graph": list(compact_nodes(read(ntriples), context))}
+
+
+def dumps(ntriples: bytes, context: dict) -> bytes:
+    """json.dumps(compact(...), indent=2, ensure_ascii=False) + newline, as UTF-8, byte for byte, made one
+    node at a time, so that neither the graph nor the compacted document is ever in memory whole."""
+    import json
+
+    def indented(value, by: str) -> str:
+        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + by)
+
+    parts = ['{\n  "@context": ', indented(context["@context"], "  "), ',\n  "@graph": [']
+    first = True
+    for node in compact_nodes(read(ntriples), context):
+        parts.append("\n    " if first else ",\n    ")
+        parts.append(indented(node, "    "))
+        first = False
+    parts.append("]\n}\n" if first else "\n  ]\n}\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _object_order(o) -> tuple:
+    if isinstance(o, ox.Literal):
+        return (0, o.value, o.language or "", o.datatype.value)
+    return (1, o.value, "", "")
+
+
+def compact_nodes(triples, context: dict):
+    """Compact triples (pyoxigraph terms, grouped by subject as in sorted N-Triples) with a context made by
+    build_context, directly: yields the node objects in subject order.
 
     Because we made the context, each property has one known coercion, so compaction is a lookup per value.
-    tests/test_roundtrip.py expands the result with pyld (and two other parsers) and checks it is this graph.
+    tests/test_roundtrip.py checks the result against pyld's compaction, and expands the published file with
+    pyld (and two other parsers) to check it is the graph.
     """
+    from itertools import groupby
+
     ctx = context["@context"]
     prefixes = {k: v for k, v in ctx.items() if isinstance(v, str) and not k.startswith("@")
                 and v.endswith(("/", "#")) and k not in ("id", "type")}
@@ -161,42 +211,37 @@ def compact(graph, context: dict) -> dict:
 
     def value_of(o, definition) -> object:
         coerce = definition.get("@type") if isinstance(definition, dict) else None
-        if isinstance(o, URIRef):
-            return compact_iri(str(o)) if coerce == "@id" else {"id": compact_iri(str(o))}
+        if isinstance(o, ox.NamedNode):
+            return compact_iri(o.value) if coerce == "@id" else {"id": compact_iri(o.value)}
         language = definition.get("@language", default_language) if isinstance(definition, dict) \
             else default_language
         if o.language:
-            return str(o) if o.language == language else {"@value": str(o), "@language": o.language}
-        datatype = str(o.datatype) if o.datatype else str(XSD.string)
+            return o.value if o.language == language else {"@value": o.value, "@language": o.language}
+        datatype = o.datatype.value
         if coerce and coerce != "@id" and _expand(coerce, prefixes) == datatype:
-            return str(o)
-        if datatype == str(XSD.string):
-            return str(o) if language is None else {"@value": str(o)}
-        return {"@value": str(o), "type": compact_iri(datatype)}
+            return o.value
+        if datatype == XSD_STRING:
+            return o.value if language is None else {"@value": o.value}
+        return {"@value": o.value, "type": compact_iri(datatype)}
 
-    # subject -> predicate -> objects, in one pass (no sorting of whole triples)
-    by_subject: dict = defaultdict(lambda: defaultdict(list))
-    for s, p, o in graph:
-        by_subject[s][p].append(o)
-    rdf_type = RDF.type
-    nodes = []
-    for s in sorted(by_subject, key=str):
-        props = by_subject[s]
-        out: dict[str, object] = {"id": compact_iri(str(s))}
-        types = [classes.get(t, compact_iri(t)) for t in sorted(str(t) for t in props.get(rdf_type, ()))]
+    for subject, group in groupby(triples, key=lambda t: t.subject):
+        props: dict[str, list] = defaultdict(list)
+        for t in group:
+            props[t.predicate.value].append(t.object)
+        out: dict[str, object] = {"id": compact_iri(subject.value)}
+        types = [classes.get(t, compact_iri(t)) for t in sorted(o.value for o in props.pop(RDF_TYPE, ()))]
         if types:
             out["type"] = types[0] if len(types) == 1 else types
         by_key: dict[str, object] = {}
-        for p in sorted((p for p in props if p != rdf_type), key=str):
-            term, definition = properties.get(str(p), (compact_iri(str(p)), None))
+        for p in sorted(props):
+            term, definition = properties.get(p, (compact_iri(p), None))
             objects = props[p]
             if len(objects) > 1:
-                objects = sorted(objects, key=lambda o: (type(o).__name__, o))
+                objects = sorted(objects, key=_object_order)
             values = [value_of(o, definition) for o in objects]
             by_key[term] = values[0] if len(values) == 1 else values
         out.update(sorted(by_key.items()))
-        nodes.append(out)
-    return {"@context": ctx, "@graph": nodes}
+        yield out
 
 
 def _expand(value: str, prefixes: dict[str, str]) -> str:

@@ -399,10 +399,11 @@ class Cache:
 def _store(graphs: dict):
     import pyoxigraph as ox
 
-    from .writing import Converter
+    from .writing import to_ox
 
-    store = ox.Store()
-    store.bulk_extend(Converter().quads(graphs))
+    store = ox.Store()  # streamed in, without a table of converted terms: this runs beside the build's memory
+    store.bulk_extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), ox.NamedNode(str(name)))
+                      for name, graph in graphs.items() for s, p, o in graph)
     return store
 
 
@@ -519,8 +520,13 @@ def _empty_report() -> Graph:
 
 
 def _child(batches, shapes, graphs, constraints, full_shapes, cache, digest, conn) -> None:  # pragma: no cover
+    import gc
     import time
 
+    # What the build made is frozen out of the collector's sight; what pyshacl makes (graphs full of reference
+    # cycles, a batch at a time) is collected as usual, so the process does not grow batch after batch.
+    gc.freeze()
+    gc.enable()
     start = time.perf_counter()
     try:
         conn.send((_work(batches, shapes, graphs, constraints, full_shapes, cache, digest),

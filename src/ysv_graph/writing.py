@@ -147,46 +147,49 @@ TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
 TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control characters, so it never occurs
 
 
-def render_data(outputs: Outputs, converter: Converter | None = None) -> dict[str, bytes]:
+def render_data(outputs: Outputs, helper: "Helper | None" = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
-    Every term is converted to pyoxigraph once. N-Triples and N-Quads are pyoxigraph's output with the lines
-    sorted; the Turtle is the sorted N-Triples with each subject's rdf:type first, read back and written by
-    pyoxigraph. The JSON-LD is made in a forked process meanwhile, and the dumps are compressed in threads."""
-    converter = converter or Converter()
-    asserted_graphs = {n: g for n, g in outputs.graphs.items() if n not in outputs.derived}
-    asserted_quads = converter.quads(asserted_graphs)
+    N-Triples is pyoxigraph's output with the lines sorted; the Turtle is the sorted N-Triples with each
+    subject's rdf:type first, read back and written by pyoxigraph; N-Quads is one graph after another, each
+    pyoxigraph's output with the lines sorted. The JSON-LD is made from the N-Triples by the helper process
+    meanwhile (or here), and the dumps are compressed in threads. Big intermediate values are let go as soon as
+    they are used: at a million triples each is hundreds of megabytes."""
+    converter = Converter()
+    asserted = {t for name, graph in outputs.graphs.items() if name not in outputs.derived
+                for t in converter.triples(graph)}
     iris = set()
-    for term in converter.terms.values():  # every distinct term of the asserted data, and maybe a few more
+    for term in converter.terms.values():  # every distinct term of the asserted data
         if isinstance(term, ox.NamedNode):
             iris.add(term.value)
         elif isinstance(term, ox.Literal):
             iris.add(term.datatype.value)
-    json_ld = _in_child(_json_ld, outputs.asserted, _namespaces_used(iris, outputs.base.prefixes()))
     files: dict[str, bytes] = {}
-    nt = ox.serialize({q.triple for q in asserted_quads}, format=ox.RdfFormat.N_TRIPLES)
-    lines = nt.splitlines()
-    lines.sort()
-    files["ysv.nt"] = b"\n".join(lines) + b"\n" if lines else b""
-    del lines
-    by_subject = nt.replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
-    del nt
-    by_subject.sort()
+    files["ysv.nt"] = _sorted_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES), unique=False)
+    del asserted
+    json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
+    json_ld = helper.submit(_json_ld, files["ysv.nt"], json_ld_prefixes) if helper is not None else None
+    by_subject = files["ysv.nt"].replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
+    by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
     ordered = (b"\n".join(by_subject) + b"\n").replace(TYPE_MARKER, TYPE_PREDICATE)
     del by_subject
     files["ysv.ttl"] = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
                                     prefixes=_namespaces_used(iris, outputs.base.prefixes(per_kind=True)))
     del ordered
-    quads = asserted_quads + converter.quads({n: outputs.graphs[n] for n in outputs.derived})
-    del asserted_quads
-    files["ysv.nq"] = _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS), unique=False)
-    del quads
+    chunks = []
+    for name in sorted(outputs.graphs, key=str):
+        chunks.append(_sorted_lines(ox.serialize(converter.quads({name: outputs.graphs[name]}),
+                                                 format=ox.RdfFormat.N_QUADS), unique=False))
+    del converter
+    files["ysv.nq"] = b"".join(chunks)
+    del chunks
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=2) as pool:
         compressed = {name + ".gz": pool.submit(gzip.compress, files[name], compresslevel=6, mtime=0)
                       for name in ("ysv.nq", "ysv.ttl")}
-        files["context.jsonld"], files["ysv.jsonld"] = json_ld.result()
+        files["context.jsonld"], files["ysv.jsonld"] = (
+            json_ld.result() if json_ld is not None else _json_ld(files["ysv.nt"], json_ld_prefixes))
         for name, future in compressed.items():
             files[name] = future.result()
     if outputs.site:
@@ -196,58 +199,76 @@ def render_data(outputs: Outputs, converter: Converter | None = None) -> dict[st
     return files
 
 
-def _json_ld(asserted, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
-    context = jsonld.build_context(asserted, prefixes)
-    return _json(context), _json(jsonld.compact(asserted, context))
+def _json_ld(ntriples: bytes, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
+    context = jsonld.build_context(jsonld.read(ntriples), prefixes)
+    return _json(context), jsonld.dumps(ntriples, context)
 
 
-class _Done:
-    def __init__(self, value):
-        self.value = value
+class Helper:
+    """A process forked at the start of the build, while this one is still small, that runs functions sent to
+    it (one at a time) and sends back their results. A process forked late, from a parent holding a million
+    triples, ends up with a private copy of much of the parent's memory (every page the parent changes after
+    the fork is copied), so the JSON-LD is made here instead."""
 
-    def result(self):
-        return self.value
-
-
-class _Child:
-    """A function run in a forked process; result() waits for it (and raises what it raised)."""
-
-    def __init__(self, function, *args):
+    def __init__(self) -> None:
         import multiprocessing as mp
 
-        self.conn, child = mp.get_context("fork").Pipe(duplex=False)
-        self.process = mp.get_context("fork").Process(target=self._run, args=(function, args, child), daemon=True)
+        context = mp.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=self._serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
+        self.pending = False
 
     @staticmethod
-    def _run(function, args, conn) -> None:  # pragma: no cover - runs in the child
-        try:
-            conn.send((True, function(*args)))
-        except BaseException as exc:  # noqa: BLE001 - handed to the parent
-            conn.send((False, exc))
-        conn.close()
+    def _serve(conn) -> None:  # pragma: no cover - runs in the helper process
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            function, args = message
+            try:
+                conn.send((True, function(*args)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                conn.send((False, exc))
+
+    def submit(self, function, *args) -> "Helper":
+        self.conn.send((function, args))
+        self.pending = True
+        return self
 
     def result(self):
         try:
             ok, value = self.conn.recv()
         except EOFError:
-            raise RuntimeError("a rendering process died") from None
-        finally:
-            self.process.join()
+            raise RuntimeError("the helper process died") from None
+        self.pending = False
         if not ok:
             raise value
         return value
 
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
 
-def _in_child(function, *args):
-    """Run function in a forked process if that is safe here (fork available, no other threads), else now."""
-    import multiprocessing as mp
-    import threading
+    @classmethod
+    def start(cls) -> "Helper | None":
+        """A helper, if forking is possible and safe here (no other threads), else None."""
+        import multiprocessing as mp
+        import threading
 
-    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-        return _Child(function, *args)
-    return _Done(function(*args))
+        if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+            return cls()
+        return None
 
 
 def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str, bytes]:
