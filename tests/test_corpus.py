@@ -101,3 +101,53 @@ def test_refuses_to_overwrite_real_data_or_a_foreign_folder(tmp_path):
     with pytest.raises(SystemExit):
         corpus.generate(1, foreign)
     assert (foreign / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def _build(data: Path, out: Path, *extra: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "ysv_graph", "build", "--data", str(data), "--out", str(out),
+                          "--no-site", *extra], capture_output=True, text=True)
+    return run.returncode, run.stdout + run.stderr
+
+
+def _validated(output: str) -> int:
+    line = next(line for line in output.splitlines() if "batches validated (not cached)" in line)
+    return int(line.split("│")[-2])
+
+
+def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
+    """A small corpus built through the CLI, with the validation cache: a second build validates nothing again;
+    after one report is edited only its batch (and the dataset description's) are validated; after a mistake
+    is made the build fails although the cache holds the old, valid result; and every build that succeeds
+    writes exactly what a build without any cache writes."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(corpora[3], data)
+    cache = tmp_path / "cache"
+    code, first = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
+    assert code == 0, first
+    batches = _validated(first)
+    assert batches >= 2 and any(cache.rglob("*.pickle"))
+    code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
+    assert code == 0 and _validated(again) == 0
+    findings = data / "synthetic-report-0002" / "findings.yaml"
+    text = findings.read_text(encoding="utf-8")
+    position = text.index("statement:") + len("statement:")
+    findings.write_text(text[:position] + " Edited." + text[position:], encoding="utf-8")
+    code, edited = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
+    assert code == 0, edited
+    assert 1 <= _validated(edited) < batches
+    code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
+    assert code == 0, scratch
+    assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")
+    # a section numbered "one" (the loader lets it through; a shape does not): the cached result for the file
+    # as it was must not hide it
+    findings.write_text(text + "sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n"
+                        "    number: one\n    title: T\n    order: 8\n", encoding="utf-8")
+    code, broken = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
+    assert code == 1, broken
+    assert "violation: https://w3id.org/ysv/id/section/sec-bad-1" in broken
+    assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")  # out/ left as it was

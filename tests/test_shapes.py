@@ -377,18 +377,18 @@ def test_graph_wide_rules_are_not_left_to_the_batches(shapes):
 def test_cached_results_are_reused_and_a_change_is_validated_again(built, shapes, tmp_path):
     graphs = {n: set(g) for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
     first = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
-    assert first.validated == len(first.batches) and first.result()[0].conforms
+    assert first.result()[0].conforms and first.validated == len(first.batches)
     again = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
-    assert again.validated == 0 and again.result()[0].conforms
+    assert again.result()[0].conforms and again.validated == 0
     # break one document: only its batch is validated again, and the cached batches do not hide the violation
     name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
     subject = sorted(s for s, _p, _o in graphs[name])[0]
     graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
     broken = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
-    assert broken.validated == 1
     result = broken.result()[0]
+    assert broken.validated == 1
     assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
     # and a second run with the same broken data fails the same way from the cache
     cached = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
-    assert cached.validated == 0
     assert _summary(cached.result()[0].violations) == _summary(result.violations)
+    assert cached.validated == 0

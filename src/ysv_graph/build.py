@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 
 from . import describing, loading, mapping, reasoning, validation, writing
 from .vocab import Base

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pyoxigraph as ox
 from pyld import jsonld
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 # Local names that would read badly or clash with the keyword aliases.

@@ -2,10 +2,16 @@
 
 The asserted graph is validated on its own, without inference, so a consumer who loads only out/ysv.ttl has a
 valid graph. The result is a report graph (written to out/validation.ttl) plus one line per violation.
+
+At scale (see "validation at scale" below) the build validates batches of source documents in parallel
+processes, keeps the result of each batch in a cache keyed by its content, and runs the graph-wide rules once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import pickle
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyshacl import validate as pyshacl_validate
@@ -58,7 +64,6 @@ class ShapesError(Exception):
     """The shapes themselves are broken (pyshacl refused them)."""
 
 
-TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
 def as_graph(triples) -> Graph:
@@ -97,34 +102,6 @@ def validate(data, shapes: Graph, focus_nodes: list | None = None) -> Validation
     return ValidationResult(bool(conforms), report, violations)
 
 
-def partition(shapes: Graph, jobs: int) -> list[list[URIRef]]:
-    """Split the targeted node shapes into `jobs` groups. Shapes with SPARQL constraints cost the most (one
-    rdflib query each over the graph), so each gets a group of its own before the rest are shared out."""
-    node_shapes = sorted({s for p in TARGETS for s in shapes.subjects(p, None) if isinstance(s, URIRef)}, key=str)
-    heavy = [s for s in node_shapes if (s, SH.sparql, None) in shapes]
-    light = [s for s in node_shapes if s not in heavy]
-    jobs = max(1, jobs)
-    groups: list[list[URIRef]] = [[] for _ in range(jobs)]
-    weights = [0] * jobs
-    for shape, weight in [(s, 10) for s in heavy] + [(s, 1) for s in light]:
-        lightest = weights.index(min(weights))
-        groups[lightest].append(shape)
-        weights[lightest] += weight
-    return [g for g in groups if g]
-
-
-def only(shapes: Graph, group: list[URIRef]) -> Graph:
-    """The shapes graph with the targets of every node shape outside `group` removed, so that only the group's
-    shapes select focus nodes (their property and nested shapes stay whole)."""
-    keep = set(group)
-    out = Graph()
-    for s, p, o in shapes:
-        if p in TARGETS and s not in keep:
-            continue
-        out.add((s, p, o))
-    return out
-
-
 def merge(results: list[ValidationResult]) -> ValidationResult:
     """One report from several: one sh:ValidationReport holding every result."""
     if len(results) == 1:
@@ -157,10 +134,6 @@ def merge(results: list[ValidationResult]) -> ValidationResult:
 # once over the whole graph, in pyoxigraph. tests/test_shapes.py checks that this reports exactly what pyshacl
 # reports on the whole graph, for every constraint's negative test.
 
-import hashlib  # noqa: E402
-import pickle  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from dataclasses import field  # noqa: E402
 
 BATCH_DOCUMENTS = 48  # source documents a batch: pyshacl costs ~0.1 s a call, so not one call a document
 CACHE_VERSION = "1"

@@ -156,8 +156,9 @@ def render_data(outputs: Outputs, helper: "Helper | None" = None) -> dict[str, b
     meanwhile (or here), and the dumps are compressed in threads. Big intermediate values are let go as soon as
     they are used: at a million triples each is hundreds of megabytes."""
     converter = Converter()
-    asserted = {t for name, graph in outputs.graphs.items() if name not in outputs.derived
-                for t in converter.triples(graph)}
+    quads = {name: converter.quads({name: graph}) for name, graph in outputs.graphs.items()
+             if name not in outputs.derived}
+    asserted = {q.triple for graph_quads in quads.values() for q in graph_quads}
     iris = set()
     for term in converter.terms.values():  # every distinct term of the asserted data
         if isinstance(term, ox.NamedNode):
@@ -176,11 +177,12 @@ def render_data(outputs: Outputs, helper: "Helper | None" = None) -> dict[str, b
     files["ysv.ttl"] = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
                                     prefixes=_namespaces_used(iris, outputs.base.prefixes(per_kind=True)))
     del ordered
+    for name in outputs.derived:
+        quads[name] = converter.quads({name: outputs.graphs[name]})
+    del converter
     chunks = []
     for name in sorted(outputs.graphs, key=str):
-        chunks.append(_sorted_lines(ox.serialize(converter.quads({name: outputs.graphs[name]}),
-                                                 format=ox.RdfFormat.N_QUADS), unique=False))
-    del converter
+        chunks.append(_sorted_lines(ox.serialize(quads.pop(name), format=ox.RdfFormat.N_QUADS), unique=False))
     files["ysv.nq"] = b"".join(chunks)
     del chunks
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
