@@ -68,19 +68,23 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
     was_enabled = gc.isenabled()
     gc.disable()
-    helper = writing.Helper.start() if jobs != 0 else None  # forked now, while this process is small
+    # two helper processes, forked now while this process is small: one makes the JSON-LD, one checks the
+    # graph-wide rules (a process forked late from a parent holding a million triples ends up with a private
+    # copy of much of its memory)
+    helpers = (writing.Helper.start(), writing.Helper.start()) if jobs != 0 else (None, None)
     try:
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
-                    helper=helper)
+                    helpers=helpers)
     finally:
-        if helper is not None:
-            helper.close()
+        for helper in helpers:
+            if helper is not None:
+                helper.close()
         if was_enabled:
             gc.enable()
 
 
 def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,
-         cache: Path | None, site: bool, helper) -> BuildResult:
+         cache: Path | None, site: bool, helpers: tuple) -> BuildResult:
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -123,7 +127,15 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
 
     stage("validate & render")
     description = validation.Background(dict(mapped.graphs), shapes, processes, cache, alone=(metadata,),
-                                        only={metadata}, graph_wide=True)
+                                        only={metadata}, graph_wide=False)
+    graph_wide: dict = {}
+
+    def check_graph_wide(ntriples: bytes) -> None:  # called by the writer as soon as ysv.nt is made
+        if helpers[1] is not None:
+            graph_wide["pending"] = helpers[1].submit(validation.check_graph_wide_ntriples, ntriples, shapes)
+        else:
+            graph_wide["result"] = validation.check_graph_wide_ntriples(ntriples, shapes)
+
     timings["  of which plan validation"] = documents.planning_seconds + description.planning_seconds
     graphs: dict = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
@@ -131,11 +143,16 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     outputs = writing.Outputs(base, asserted, graphs, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
-    files = writing.render_data(outputs, helper)
+    files = writing.render_data(outputs, helpers[0], on_ntriples=check_graph_wide)
     render_seconds = time.perf_counter() - render_start
+    if helpers[0] is not None:
+        helpers[0].close()  # done: its memory goes back now
+    graph_wide_result = graph_wide["pending"].result() if "pending" in graph_wide else graph_wide["result"]
+    if helpers[1] is not None:
+        helpers[1].close()
     documents_result, documents_seconds = documents.result()
     description_result, description_seconds = description.result()
-    result = validation.merge([documents_result, description_result])
+    result = validation.merge([documents_result, description_result, graph_wide_result])
     done("validate & render")
     timings["  of which validate documents"] = documents_seconds
     timings["  of which validate description"] = description_seconds

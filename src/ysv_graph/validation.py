@@ -369,6 +369,15 @@ class Cache:
         temporary.replace(self.folder / f"{key}.pickle")
 
 
+def check_graph_wide_ntriples(ntriples: bytes, shapes: Graph) -> ValidationResult:
+    """The graph-wide rules over the asserted data given as N-Triples (the build hands over out/ysv.nt)."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES)
+    return check_graph_wide(store, graph_wide_constraints(shapes), shapes)
+
+
 def _store(graphs: dict):
     import pyoxigraph as ox
 

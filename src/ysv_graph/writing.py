@@ -147,14 +147,15 @@ TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
 TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control characters, so it never occurs
 
 
-def render_data(outputs: Outputs, helper: "Helper | None" = None) -> dict[str, bytes]:
+def render_data(outputs: Outputs, helper: "Helper | None" = None, on_ntriples=None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     N-Triples is pyoxigraph's output with the lines sorted; the Turtle is the sorted N-Triples with each
     subject's rdf:type first, read back and written by pyoxigraph; N-Quads is one graph after another, each
     pyoxigraph's output with the lines sorted. The JSON-LD is made from the N-Triples by the helper process
     meanwhile (or here), and the dumps are compressed in threads. Big intermediate values are let go as soon as
-    they are used: at a million triples each is hundreds of megabytes."""
+    they are used: at a million triples each is hundreds of megabytes. on_ntriples, if given, is called with
+    the N-Triples as soon as they are made (the build starts the graph-wide checks on them)."""
     converter = Converter()
     quads = {name: converter.quads({name: graph}) for name, graph in outputs.graphs.items()
              if name not in outputs.derived}
@@ -168,6 +169,8 @@ def render_data(outputs: Outputs, helper: "Helper | None" = None) -> dict[str, b
     files: dict[str, bytes] = {}
     files["ysv.nt"] = _sorted_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES), unique=False)
     del asserted
+    if on_ntriples is not None:
+        on_ntriples(files["ysv.nt"])
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     json_ld = helper.submit(_json_ld, files["ysv.nt"], json_ld_prefixes) if helper is not None else None
     by_subject = files["ysv.nt"].replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
@@ -253,6 +256,9 @@ class Helper:
         return value
 
     def close(self) -> None:
+        """Stop the helper (it gives its memory back); again is harmless."""
+        if self.process is None:
+            return
         try:
             self.conn.send(None)
         except OSError:
@@ -261,6 +267,7 @@ class Helper:
         if self.process.is_alive():
             self.process.kill()
         self.conn.close()
+        self.process = None
 
     @classmethod
     def start(cls) -> "Helper | None":
