@@ -137,9 +137,11 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     text = findings.read_text(encoding="utf-8")
     position = text.index("statement:") + len("statement:")
     findings.write_text(text[:position] + " Edited." + text[position:], encoding="utf-8")
+    cached = len(list(cache.rglob("*.pickle")))
     code, edited = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, edited
     assert 1 <= _validated(edited) < batches
+    assert len(list(cache.rglob("*.pickle"))) == cached  # the results for the file as it was are gone
     code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
     assert code == 0, scratch
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")

@@ -155,6 +155,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     documents_result, documents_seconds = documents.result()
     description_result, description_seconds = description.result()
     result = validation.merge([documents_result, description_result, graph_wide_result])
+    # what the cache holds for batches no longer in the data will not be asked for again
+    validation.Cache(cache).prune(documents.keys | description.keys)
     done("validate & render")
     timings["  of which validate documents"] = documents_seconds
     timings["  of which validate description"] = description_seconds

@@ -359,6 +359,17 @@ class Cache:
             return None
         return ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
 
+    def prune(self, keep: set[str]) -> int:
+        """Delete the cached results of batches that are not in `keep` (no longer in the data); return how many."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        removed = 0
+        for path in self.folder.glob("*.pickle"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def put(self, key: str, result: ValidationResult) -> None:
         if self.folder is None:
             return
@@ -401,14 +412,14 @@ def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints,
         key = batch_key(batch, digest, converter)
         hit = cache.get(key)
         if hit is not None:
-            out.append((False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
+            out.append((key, False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
             continue
         result = keep_focus(validate(batch.triples, shapes), batch.focus)
         cache.put(key, result)
-        out.append((True, result.conforms, result.report.serialize(format="nt"), result.violations))
+        out.append((key, True, result.conforms, result.report.serialize(format="nt"), result.violations))
     if graphs is not None:
         result = check_graph_wide(_store(graphs), constraints, full_shapes)
-        out.append((None, result.conforms, result.report.serialize(format="nt"), result.violations))
+        out.append((None, None, result.conforms, result.report.serialize(format="nt"), result.violations))
     return out
 
 
@@ -436,6 +447,7 @@ class Background:
         self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
         self.digest = shapes_digest(shapes)
         self.validated = 0  # batches validated rather than taken from the cache: known after result()
+        self.keys: set[str] = set()  # the cache keys of the batches: known after result()
         self.graphs = graphs if graph_wide else None
         self.children: list = []
         self.planning_seconds = time.perf_counter() - start
@@ -485,8 +497,10 @@ class Background:
                 seconds = max(seconds, took)
         results = []
         for batch_results in messages:
-            for validated, conforms, report_nt, violations in batch_results:
+            for key, validated, conforms, report_nt, violations in batch_results:
                 self.validated += validated is True
+                if key is not None:
+                    self.keys.add(key)
                 results.append(ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations))
         if not results:
             results.append(ValidationResult(True, _empty_report(), []))
