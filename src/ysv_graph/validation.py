@@ -403,7 +403,8 @@ def _store(graphs: dict):
 def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph,
           cache: "Cache", digest: str) -> list:
     """What one process does: validate its batches, or take their results from the cache (and, if given the
-    graphs, check the graph-wide constraints). Returns (validated?, conforms, report as N-Triples, violations)."""
+    graphs, check the graph-wide constraints). Returns, a batch (and the graph-wide check) each, (cache key,
+    validated rather than cached?, conforms, report as N-Triples, violations)."""
     from .writing import Converter
 
     converter = Converter()
@@ -430,7 +431,9 @@ class Background:
     is called) where fork is unavailable or unsafe (other threads running), or when jobs is 0.
 
     The build starts one for the source documents as soon as they are mapped (only=their names,
-    graph_wide=False), and one for the dataset description and the graph-wide rules once that is written."""
+    graph_wide=False), and one for the dataset description once that is written; it has the graph-wide rules
+    checked by a helper process on the N-Triples (check_graph_wide_ntriples). graph_wide=True is for callers
+    that want everything from one object (validate_dataset)."""
 
     def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
                  documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), only: set | None = None,
