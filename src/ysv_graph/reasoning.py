@@ -123,29 +123,41 @@ def entail(data, rules: Rules, closed_ontology=None) -> set:
     # for each transitive property: subject -> objects and object -> subjects, over what is known so far
     forward: dict[URIRef, dict] = {p: defaultdict(set) for p in rules.transitive}
     backward: dict[URIRef, dict] = {p: defaultdict(set) for p in rules.transitive}
-    superclasses, superproperties = rules.superclasses, rules.superproperties
-    domains, ranges, inverses, symmetric = rules.domains, rules.ranges, rules.inverses, rules.symmetric
+    superclasses = rules.superclasses
     rdf_type = RDF.type
+    # what each predicate implies, worked out once a predicate rather than looked up rule by rule a triple
+    # (hashing an rdflib term is not cheap): (superproperties, domains, ranges, inverses, symmetric?, transitive?)
+    by_predicate: dict = {}
 
+    def rules_for(p) -> tuple:
+        return (tuple(rules.superproperties.get(p, ())), tuple(rules.domains.get(p, ())),
+                tuple(rules.ranges.get(p, ())), tuple(rules.inverses.get(p, ())), p in rules.symmetric,
+                p in forward)
+
+    type_iri = str(rdf_type)
     while todo:
         s, p, o = todo.pop()
-        if p == rdf_type:
+        if str.__eq__(p, type_iri):
             for c in superclasses.get(o, ()):
                 add((s, rdf_type, c))
             continue
-        for q in superproperties.get(p, ()):
+        implied = by_predicate.get(p)
+        if implied is None:
+            implied = by_predicate[p] = rules_for(p)
+        superproperties, domains, ranges, inverses, symmetric, transitive = implied
+        for q in superproperties:
             add((s, q, o))
-        for c in domains.get(p, ()):
+        for c in domains:
             add((s, rdf_type, c))
         if isinstance(o, Literal):
             continue  # range of a datatype property: types of literals are not published
-        for c in ranges.get(p, ()):
+        for c in ranges:
             add((o, rdf_type, c))
-        for q in inverses.get(p, ()):
+        for q in inverses:
             add((o, q, s))
-        if p in symmetric:
+        if symmetric:
             add((o, p, s))
-        if p in forward:
+        if transitive:
             after, before = forward[p], backward[p]
             after[s].add(o)
             before[o].add(s)
@@ -156,16 +168,21 @@ def entail(data, rules: Rules, closed_ontology=None) -> set:
     return {t for t in new if informative(t) and (closed_ontology is None or t not in closed_ontology)}
 
 
+# IRIs as plain strings: comparing rdflib terms with == runs Python code, comparing str runs C
+_SAME_AS, _TYPE = str(OWL.sameAs), str(RDF.type)
+_TRIVIAL = frozenset(str(t) for t in TRIVIAL_TYPES)
+
+
 def informative(triple: tuple) -> bool:
     """False for entailments that say nothing: reflexive sameAs, owl:Thing/rdfs:Resource typing, axioms."""
     s, p, o = triple
-    if p == OWL.sameAs and s == o:
-        return False
-    if p == RDF.type and o in TRIVIAL_TYPES:
-        return False
-    if isinstance(s, URIRef) and str(s).startswith(AXIOMATIC_NAMESPACES):
-        return False
     if isinstance(s, Literal):
+        return False
+    if str.__eq__(p, _SAME_AS) and s == o:
+        return False
+    if str.__eq__(p, _TYPE) and isinstance(o, URIRef) and str.__str__(o) in _TRIVIAL:
+        return False
+    if isinstance(s, URIRef) and str.startswith(s, AXIOMATIC_NAMESPACES):
         return False
     return True
 
