@@ -73,10 +73,6 @@ def _sorted_for_turtle(triples: list) -> list:
                                           str(t.object)))
 
 
-def triples_to_ox(graph) -> list:
-    return _sorted_for_turtle(Converter().triples(graph))
-
-
 def turtle(graph, prefixes: dict[str, str], converter: Converter | None = None) -> bytes:
     triples = (converter or Converter()).triples(graph)
     used = _used_prefixes_ox(triples, prefixes)
@@ -85,10 +81,6 @@ def turtle(graph, prefixes: dict[str, str], converter: Converter | None = None) 
 
 def ntriples(graph, converter: Converter | None = None) -> bytes:
     return _sorted_lines(ox.serialize((converter or Converter()).triples(graph), format=ox.RdfFormat.N_TRIPLES))
-
-
-def nquads(graphs: dict, converter: Converter | None = None) -> bytes:
-    return _sorted_lines(ox.serialize((converter or Converter()).quads(graphs), format=ox.RdfFormat.N_QUADS))
 
 
 def canonical_turtle(graph, prefixes: dict[str, str]) -> bytes:
@@ -223,7 +215,6 @@ class Helper:
         self.process = context.Process(target=self._serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
-        self.pending = False
 
     @staticmethod
     def _serve(conn) -> None:  # pragma: no cover - runs in the helper process
@@ -242,7 +233,6 @@ class Helper:
 
     def submit(self, function, *args) -> "Helper":
         self.conn.send((function, args))
-        self.pending = True
         return self
 
     def result(self):
@@ -250,7 +240,6 @@ class Helper:
             ok, value = self.conn.recv()
         except EOFError:
             raise RuntimeError("the helper process died") from None
-        self.pending = False
         if not ok:
             raise value
         return value
