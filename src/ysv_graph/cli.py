@@ -163,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="validating processes (default: the number of cores); the main process renders the files "
-                        "meanwhile. 0: validate in the main process first, then render")
+                        "meanwhile, with two small helper processes. 0: no other processes (the main process "
+                        "validates after rendering)")
     b.add_argument("--cache", default=None, metavar="DIR",
                    help="where to keep validation results of unchanged documents for the next build "
                         "(default: .ysv-cache beside the output folder)")
