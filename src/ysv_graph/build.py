@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,10 +69,10 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
     was_enabled = gc.isenabled()
     gc.disable()
-    # two helper processes, forked now while this process is small: one makes the JSON-LD, one checks the
-    # graph-wide rules (a process forked late from a parent holding a million triples ends up with a private
-    # copy of much of its memory)
-    helpers = (writing.Helper.start(), writing.Helper.start()) if jobs != 0 else (None, None)
+    # three helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, and
+    # check the graph-wide rules (a process forked late from a parent holding a million triples ends up with a
+    # private copy of much of its memory)
+    helpers = tuple(writing.Helper.start() for _ in range(3)) if jobs != 0 else (None, None, None)
     try:
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
                     helpers=helpers)
@@ -132,9 +133,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                                         only={metadata}, graph_wide=False)
     graph_wide: dict = {}
 
-    def check_graph_wide(ntriples: bytes) -> None:  # called by the writer as soon as ysv.nt is made
-        if helpers[1] is not None:
-            graph_wide["pending"] = helpers[1].submit(validation.check_graph_wide_ntriples, ntriples, shapes)
+    def check_graph_wide(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
+        if helpers[2] is not None:
+            graph_wide["pending"] = helpers[2].submit(validation.check_graph_wide_ntriples, ntriples, shapes)
         else:
             graph_wide["result"] = validation.check_graph_wide_ntriples(ntriples, shapes)
 
@@ -145,13 +146,15 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     outputs = writing.Outputs(base, asserted, graphs, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
-    files = writing.render_data(outputs, helpers[0], on_ntriples=check_graph_wide)
-    render_seconds = time.perf_counter() - render_start
-    if helpers[0] is not None:
-        helpers[0].close()  # done: its memory goes back now
-    graph_wide_result = graph_wide["pending"].result() if "pending" in graph_wide else graph_wide["result"]
-    if helpers[1] is not None:
-        helpers[1].close()
+    with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
+        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_graph_wide, scratch=Path(scratch))
+        render_seconds = time.perf_counter() - render_start
+        for helper in helpers[:2]:
+            if helper is not None:
+                helper.close()  # done: its memory goes back now
+        graph_wide_result = graph_wide["pending"].result() if "pending" in graph_wide else graph_wide["result"]
+    if helpers[2] is not None:
+        helpers[2].close()
     documents_result, documents_seconds = documents.result()
     description_result, description_seconds = description.result()
     result = validation.merge([documents_result, description_result, graph_wide_result])
@@ -178,5 +181,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "ontology triples": len(ontology),
         "validation batches": len(documents.batches) + len(description.batches),
         "batches validated (not cached)": documents.validated + description.validated,
+        "  of which by pyshacl (the screen found a result)": documents.by_pyshacl + description.by_pyshacl,
     }
     return BuildResult(files, timings, counts, result, asserted, graphs)

@@ -137,7 +137,7 @@ def merge(results: list[ValidationResult]) -> ValidationResult:
 # source documents a batch (about 12,000 triples in the synthetic corpus): each pyshacl call has a fixed cost
 # and each batch repeats the types of what it points to, while an edit revalidates a whole batch
 BATCH_DOCUMENTS = 48
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,104 @@ def document_shapes(shapes: Graph) -> Graph:
     for prefix, namespace in shapes.namespaces():
         out.bind(prefix, namespace)
     return out
+
+
+class Screen:
+    """A fast first pass over each batch with `shacl`, a SHACL engine written in Rust (about 20x pyshacl here),
+    run in a process of its own (see screen.py for why it is started fresh, not forked).
+
+    pyshacl stays the validator whose word counts: a batch the screen finds no result about its own nodes in
+    is taken as conforming (with an empty report); any other batch is validated by pyshacl, whose report and
+    messages are the ones the build prints and writes. So the screen can make a build faster but can only
+    change its outcome by missing a violation that pyshacl would report; tests/test_shapes.py runs every
+    negative test of the shapes through this path and checks that it reports exactly what pyshacl reports.
+    Whenever the screen cannot answer (not installed, shapes it cannot compile, an error, its process gone),
+    pyshacl validates the batch.
+
+    Known difference: `shacl` does not check the lexical form of xsd:gYear literals (pyshacl does only when
+    OWL-RL's datatype conversions are loaded, as they are in the build). Our gYears come only from curated
+    fields that the loader checks (four digits), so none can be ill-formed by the time they are validated."""
+
+    def __init__(self, process):
+        self.process = process
+
+    @staticmethod
+    def version() -> str:
+        try:
+            from importlib.metadata import version
+
+            return f"shacl {version('shacl')}"
+        except Exception:  # noqa: BLE001 - not installed: no screen
+            return "no screen"
+
+    @classmethod
+    def start(cls, shapes: Graph) -> "Screen | None":
+        """A screen for these shapes (the document shapes), or None when `shacl` is missing or cannot compile
+        them (pyshacl then validates every batch)."""
+        import subprocess
+        import sys
+
+        from .screen import read_frame, write_frame
+
+        if cls.version() == "no screen":
+            return None
+        process = subprocess.Popen([sys.executable, "-m", "ysv_graph.screen"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE)
+        screen = cls(process)
+        try:
+            write_frame(process.stdin, shapes.serialize(format="nt", encoding="utf-8"))
+            answer = read_frame(process.stdout)
+        except OSError:
+            answer = None
+        if answer != b"ok\n":
+            screen.close()
+            return None
+        return screen
+
+    def focus_nodes(self, ntriples: bytes) -> list[str] | None:
+        """The nodes (N-Triples syntax) the screen finds results about in this data; None if it cannot tell."""
+        from .screen import read_frame, write_frame
+
+        if self.process is None:
+            return None
+        try:
+            write_frame(self.process.stdin, ntriples)
+            answer = read_frame(self.process.stdout)
+        except OSError:
+            answer = None
+        if answer is None:
+            self.close()
+            return None
+        status, _, body = answer.partition(b"\n")
+        if status != b"ok":
+            return None
+        return body.decode("utf-8").split("\n") if body else []
+
+    def passes(self, ntriples: bytes, focus: set) -> bool:
+        """True if the screen finds no result about the batch's own (focus) nodes. A result about a blank node
+        or a literal counts, whatever node it is about (context is only ever IRIs)."""
+        nodes = self.focus_nodes(ntriples)
+        if nodes is None:
+            return False
+        for node in nodes:
+            if not (node.startswith("<") and node.endswith(">")) or URIRef(node[1:-1]) in focus:
+                return False
+        return True
+
+    def close(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.process = None
 
 
 def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph) -> ValidationResult:
@@ -331,15 +429,16 @@ def shapes_digest(shapes: Graph) -> str:
     from .writing import canonical_turtle
 
     digest = hashlib.sha256(canonical_turtle(shapes, {}))  # blank nodes (lists, declarations) named canonically
-    digest.update(f"pyshacl {pyshacl.__version__} cache {CACHE_VERSION}".encode())
+    digest.update(f"pyshacl {pyshacl.__version__} {Screen.version()} cache {CACHE_VERSION}".encode())
     return digest.hexdigest()
 
 
-def batch_key(batch: Batch, digest: str, converter) -> str:
-    from .writing import ntriples
+def batch_key(batch: Batch, digest: str, converter, ntriples: bytes | None = None) -> str:
+    """The cache key of a batch: its sorted N-Triples (given, or made here), its focus nodes and the shapes."""
+    from .writing import ntriples as sorted_ntriples
 
     h = hashlib.sha256(digest.encode())
-    h.update(ntriples(batch.triples, converter))
+    h.update(ntriples if ntriples is not None else sorted_ntriples(batch.triples, converter))
     h.update("\n".join(sorted(str(n) for n in batch.focus)).encode())
     return h.hexdigest()
 
@@ -381,12 +480,16 @@ class Cache:
         temporary.replace(self.folder / f"{key}.pickle")
 
 
-def check_graph_wide_ntriples(ntriples: bytes, shapes: Graph) -> ValidationResult:
-    """The graph-wide rules over the asserted data given as N-Triples (the build hands over out/ysv.nt)."""
+def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph) -> ValidationResult:
+    """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
+    build hands over what becomes out/ysv.nt)."""
     import pyoxigraph as ox
 
     store = ox.Store()
-    store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES)
+    if isinstance(ntriples, bytes):
+        store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES)
+    else:
+        store.bulk_load(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES)
     return check_graph_wide(store, graph_wide_constraints(shapes), shapes)
 
 
@@ -404,24 +507,50 @@ def _store(graphs: dict):
 def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph,
           cache: "Cache", digest: str) -> list:
     """What one process does: validate its batches, or take their results from the cache (and, if given the
-    graphs, check the graph-wide constraints). Returns, a batch (and the graph-wide check) each, (cache key,
-    validated rather than cached?, conforms, report as N-Triples, violations)."""
+    graphs, check the graph-wide constraints). Each batch not in the cache goes through the screen first; only a
+    batch it finds a result in (or every batch, if there is no screen) is validated by pyshacl. Returns, a batch
+    (and the graph-wide check) each, (cache key, how: False (cached), "screened" or "pyshacl", conforms, report
+    as N-Triples, violations)."""
     from .writing import Converter
 
     converter = Converter()
+    screen: list = []  # started on the first batch the cache does not hold
+    try:
+        out = _validate_batches(batches, shapes, cache, digest, converter, screen)
+    finally:
+        for started in screen:
+            if started is not None:
+                started.close()
+    if graphs is not None:
+        result = check_graph_wide(_store(graphs), constraints, full_shapes)
+        out.append((None, None, result.conforms, result.report.serialize(format="nt"), result.violations))
+    return out
+
+
+def _validate_batches(batches: list[Batch], shapes: Graph, cache: "Cache", digest: str, converter,
+                      screen: list) -> list:
+    """Validate (or take from the cache) each batch. screen: an empty list, in which the screen is started
+    when first needed (None in it if it cannot be), for the caller to close."""
+    from .writing import ntriples
+
     out = []
     for batch in batches:
-        key = batch_key(batch, digest, converter)
+        batch_nt = ntriples(batch.triples, converter)
+        key = batch_key(batch, digest, converter, batch_nt)
         hit = cache.get(key)
         if hit is not None:
             out.append((key, False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
             continue
-        result = keep_focus(validate(batch.triples, shapes), batch.focus)
+        if not screen:
+            screen.append(Screen.start(shapes))
+        if screen[0] is not None and screen[0].passes(batch_nt, batch.focus):
+            result = ValidationResult(True, _empty_report(), [])
+            how = "screened"
+        else:  # a violation, or no screen: pyshacl says exactly what is wrong
+            result = keep_focus(validate(batch.triples, shapes), batch.focus)
+            how = "pyshacl"
         cache.put(key, result)
-        out.append((key, True, result.conforms, result.report.serialize(format="nt"), result.violations))
-    if graphs is not None:
-        result = check_graph_wide(_store(graphs), constraints, full_shapes)
-        out.append((None, None, result.conforms, result.report.serialize(format="nt"), result.violations))
+        out.append((key, how, result.conforms, result.report.serialize(format="nt"), result.violations))
     return out
 
 
@@ -451,6 +580,7 @@ class Background:
         self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
         self.digest = shapes_digest(shapes)
         self.validated = 0  # batches validated rather than taken from the cache: known after result()
+        self.by_pyshacl = 0  # of those, the batches pyshacl validated (the screen found a result, or none ran)
         self.keys: set[str] = set()  # the cache keys of the batches: known after result()
         self.graphs = graphs if graph_wide else None
         self.children: list = []
@@ -502,7 +632,8 @@ class Background:
         results = []
         for batch_results in messages:
             for key, validated, conforms, report_nt, violations in batch_results:
-                self.validated += validated is True
+                self.validated += validated in ("screened", "pyshacl")
+                self.by_pyshacl += validated == "pyshacl"
                 if key is not None:
                     self.keys.add(key)
                 results.append(ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations))

@@ -139,56 +139,63 @@ TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
 TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control characters, so it never occurs
 
 
-def render_data(outputs: Outputs, helper: "Helper | None" = None, on_ntriples=None) -> dict[str, bytes]:
+def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None
+                ) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
-    N-Triples is pyoxigraph's output with the lines sorted; the Turtle is the sorted N-Triples with each
-    subject's rdf:type first, read back and written by pyoxigraph; N-Quads is one graph after another, each
-    pyoxigraph's output with the lines sorted. The JSON-LD is made from the N-Triples by the helper process
-    meanwhile (or here), and the dumps are compressed in threads. Big intermediate values are let go as soon as
-    they are used: at a million triples each is hundreds of megabytes. on_ntriples, if given, is called with
-    the N-Triples as soon as they are made (the build starts the graph-wide checks on them)."""
+    Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
+    those lines graph after graph (in IRI order) with the graph's name added, and the N-Triples are the sorted,
+    distinct lines of the asserted graphs. The N-Triples are then put in a scratch file, from which helper
+    processes (forked at the start of the build, while the main process was small) make the JSON-LD (helpers[0])
+    and the Turtle (helpers[1]) meanwhile; without helpers, they are made here. The Turtle is the sorted
+    N-Triples with each subject's rdf:type first, read and written by pyoxigraph. The dumps are compressed in
+    threads. on_ntriples, if given, is called with the scratch file's path as soon as it is written (the build
+    has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
+    it is done with it; by default a temporary folder, deleted when this returns."""
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
+            return render_data(outputs, helpers, on_ntriples, Path(folder))
+
     converter = Converter()
-    quads = {name: converter.quads({name: graph}) for name, graph in outputs.graphs.items()
-             if name not in outputs.derived}
-    asserted = {q.triple for graph_quads in quads.values() for q in graph_quads}
+    names = sorted(outputs.graphs, key=str)
+    asserted_names = [name for name in names if name not in outputs.derived]
+    lines_of = {name: _sorted_graph_lines(converter, outputs.graphs[name]) for name in asserted_names}
     iris = set()
     for term in converter.terms.values():  # every distinct term of the asserted data
         if isinstance(term, ox.NamedNode):
             iris.add(term.value)
         elif isinstance(term, ox.Literal):
             iris.add(term.datatype.value)
+    distinct: set = set()
+    for name in asserted_names:
+        distinct.update(lines_of[name])
     files: dict[str, bytes] = {}
-    files["ysv.nt"] = _sorted_lines(ox.serialize(asserted, format=ox.RdfFormat.N_TRIPLES), unique=False)
-    del asserted
-    if on_ntriples is not None:
-        on_ntriples(files["ysv.nt"])
+    files["ysv.nt"] = _joined(sorted(distinct))
+    del distinct
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
-    json_ld = helper.submit(_json_ld, files["ysv.nt"], json_ld_prefixes) if helper is not None else None
-    by_subject = files["ysv.nt"].replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
-    by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
-    ordered = (b"\n".join(by_subject) + b"\n").replace(TYPE_MARKER, TYPE_PREDICATE)
-    del by_subject
-    files["ysv.ttl"] = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
-                                    prefixes=_namespaces_used(iris, outputs.base.prefixes(per_kind=True)))
-    del ordered
+    turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
+    nt_path = str(Path(scratch) / "ysv.nt")
+    Path(nt_path).write_bytes(files["ysv.nt"])
+    if on_ntriples is not None:
+        on_ntriples(nt_path)
+    helpers = tuple(helpers) + (None, None)
+    json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes) if helpers[0] is not None else None
+    turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes) if helpers[1] is not None else None
     for name in outputs.derived:
-        quads[name] = converter.quads({name: outputs.graphs[name]})
+        lines_of[name] = _sorted_graph_lines(converter, outputs.graphs[name])
     del converter
-    chunks = []
-    for name in sorted(outputs.graphs, key=str):
-        chunks.append(_sorted_lines(ox.serialize(quads.pop(name), format=ox.RdfFormat.N_QUADS), unique=False))
-    files["ysv.nq"] = b"".join(chunks)
-    del chunks
+    # N-Quads: a line of N-Triples ends with " .\n" and holds no other (literals escape their line breaks)
+    files["ysv.nq"] = b"".join(_joined(lines_of.pop(name)).replace(b" .\n", b" <" + str(name).encode() + b"> .\n")
+                               for name in names)
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        compressed = {name + ".gz": pool.submit(gzip.compress, files[name], compresslevel=6, mtime=0)
-                      for name in ("ysv.nq", "ysv.ttl")}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        compressed = pool.submit(gzip.compress, files["ysv.nq"], compresslevel=6, mtime=0)
+        files["ysv.ttl"], files["ysv.ttl.gz"] = (turtle_.result() if turtle_ is not None
+                                                 else _turtle(nt_path, turtle_prefixes))
         files["context.jsonld"], files["ysv.jsonld"] = (
-            json_ld.result() if json_ld is not None else _json_ld(files["ysv.nt"], json_ld_prefixes))
-        for name, future in compressed.items():
-            files[name] = future.result()
+            json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes))
+        files["ysv.nq.gz"] = compressed.result()
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
@@ -196,7 +203,30 @@ def render_data(outputs: Outputs, helper: "Helper | None" = None, on_ntriples=No
     return files
 
 
-def _json_ld(ntriples: bytes, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
+def _sorted_graph_lines(converter: Converter, graph) -> list[bytes]:
+    """A graph (a set of triples: no duplicates) as N-Triples lines, sorted."""
+    lines = ox.serialize(converter.triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines()
+    lines.sort()
+    return lines
+
+
+def _joined(lines: list[bytes]) -> bytes:
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def _turtle(ntriples_path: str, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
+    """The Turtle (and its gzip) from the sorted N-Triples: subjects in IRI order, each with rdf:type first."""
+    by_subject = Path(ntriples_path).read_bytes().replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
+    by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
+    ordered = _joined(by_subject).replace(TYPE_MARKER, TYPE_PREDICATE)
+    del by_subject
+    data = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
+                        prefixes=prefixes)
+    return data, gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _json_ld(ntriples_path: str, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
+    ntriples = Path(ntriples_path).read_bytes()
     context = jsonld.build_context(jsonld.read(ntriples), prefixes)
     return _json(context), jsonld.dumps(ntriples, context)
 

@@ -1,0 +1,62 @@
+"""The validation screen's process: `shacl` (a SHACL engine in Rust) run on its own, fed over a pipe.
+
+validation.Screen starts this module with `python -m ysv_graph.screen` and sends it length-prefixed frames on
+stdin: first the shapes as N-Triples, then one batch of data as N-Triples per frame. For each frame it answers
+with one frame: b"ok\\n" followed by the distinct focus nodes of the results (N-Triples syntax, one a line), or
+b"error\\n" and a message.
+
+Why a process of its own, started fresh rather than forked: `shacl` runs on rayon's global thread pool, and a
+process forked from one whose pool had started waits forever for threads that fork did not copy. Nothing here
+imports more than `shacl`, so it starts in a few milliseconds.
+"""
+from __future__ import annotations
+
+import struct
+import sys
+
+HEADER = struct.Struct(">Q")
+
+
+def read_frame(stream) -> bytes | None:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return data
+
+
+def write_frame(stream, data: bytes) -> None:
+    stream.write(HEADER.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def serve(stdin, stdout) -> None:
+    try:
+        import shacl
+
+        shapes_nt = read_frame(stdin)
+        if shapes_nt is None:
+            return
+        shapes = shacl.Shapes.from_text(shapes_nt.decode("utf-8"), "ntriples")
+    except Exception as exc:  # noqa: BLE001 - told to the parent, which does without the screen
+        write_frame(stdout, b"error\n" + f"{type(exc).__name__}: {exc}".encode())
+        return
+    write_frame(stdout, b"ok\n")
+    while True:
+        data = read_frame(stdin)
+        if data is None:
+            return
+        try:
+            report = shapes.validate_text(data.decode("utf-8"), "ntriples")
+            nodes = sorted({result.focus_node for result in report.results})
+            write_frame(stdout, b"ok\n" + "\n".join(nodes).encode("utf-8"))
+        except Exception as exc:  # noqa: BLE001 - the parent has pyshacl validate this batch instead
+            write_frame(stdout, b"error\n" + f"{type(exc).__name__}: {exc}".encode())
+
+
+if __name__ == "__main__":  # pragma: no cover - runs in the screen's process
+    serve(sys.stdin.buffer, sys.stdout.buffer)
