@@ -392,3 +392,88 @@ def test_cached_results_are_reused_and_a_change_is_validated_again(built, shapes
     cached = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert _summary(cached.result()[0].violations) == _summary(result.violations)
     assert cached.validated == 0
+
+
+# --- the screen (validation.Screen): shacl, in a process of its own, in front of pyshacl ---------------------------
+
+
+def _document_graphs(built) -> dict:
+    return {n: set(g) for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
+
+
+def test_the_screen_passes_conforming_batches_and_hands_broken_ones_to_pyshacl(built, shapes):
+    graphs = _document_graphs(built)
+    clean = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    assert clean.result()[0].conforms
+    assert clean.validated == len(clean.batches) and clean.by_pyshacl == 0  # the screen decided every batch
+    name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
+    subject = sorted(s for s, _p, _o in graphs[name])[0]
+    graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
+    broken = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    result = broken.result()[0]
+    assert broken.by_pyshacl == 1  # only the batch holding the broken node went to pyshacl
+    assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
+    assert {v.message for v in result.violations} == {v.message for v in validation.validate(
+        {t for g in graphs.values() for t in g}, validation.document_shapes(shapes)).violations}
+
+
+def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, shapes):
+    """A batch holds only the rdf:type triples of the nodes it points to, so those nodes break minCounts in it;
+    they are validated in their own batch, and must not send this one to pyshacl."""
+    from ysv_graph.writing import Converter, ntriples
+
+    document_shapes = validation.document_shapes(shapes)
+    batch = validation.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
+    screen = validation.Screen.start(document_shapes)
+    assert screen is not None, "shacl is a dependency: the screen must start"
+    try:
+        data = ntriples(batch.triples, Converter())
+        about = screen.focus_nodes(data)
+        assert about, "the context nodes of the batch break their shapes in it"
+        assert all(node[1:-1] not in {str(f) for f in batch.focus} for node in about)
+        assert screen.passes(data, batch.focus)
+    finally:
+        screen.close()
+
+
+def test_without_the_screen_pyshacl_validates_every_batch(built, shapes, monkeypatch):
+    graphs = _document_graphs(built)
+    monkeypatch.setattr(validation.Screen, "start", classmethod(lambda cls, shapes: None))
+    alone = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    assert alone.result()[0].conforms and alone.by_pyshacl == alone.validated == len(alone.batches)
+
+
+def test_a_screen_whose_process_is_gone_passes_nothing(shapes):
+    screen = validation.Screen.start(validation.document_shapes(shapes))
+    assert screen is not None
+    screen.process.kill()
+    screen.process.wait()
+    assert screen.focus_nodes(b"<urn:x:a> <urn:x:p> <urn:x:b> .\n") is None
+    assert not screen.passes(b"<urn:x:a> <urn:x:p> <urn:x:b> .\n", set())
+
+
+def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path):
+    """Regression: shacl runs on rayon's thread pool, and a process forked after the pool started waited forever
+    in its first validation. The screen now runs in a process started fresh; this uses it, then forks
+    validating processes that use it too, in a subprocess that must finish (not hang)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from ysv_graph import validation\n"
+        "from ysv_graph.vocab import Base\n"
+        "from rdflib import URIRef, Literal\n"
+        "from rdflib.namespace import RDF, RDFS\n"
+        "shapes = validation.load_shapes(Base())\n"
+        "screen = validation.Screen.start(validation.document_shapes(shapes))\n"
+        "print(screen.focus_nodes(b'<urn:x:a> <urn:x:p> <urn:x:b> .\\n'))\n"
+        "screen.close()\n"
+        "graphs = {URIRef(f'urn:x:graph/{i}'): {(URIRef(f'urn:x:n{i}'), RDFS.seeAlso, URIRef('urn:x:b'))}\n"
+        "          for i in range(4)}\n"
+        "background = validation.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
+        "print('conforms', background.result()[0].conforms, background.validated)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "conforms True 4"

@@ -147,7 +147,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
-        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_graph_wide, scratch=Path(scratch))
+        parts: dict[str, float] = {}
+        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_graph_wide, scratch=Path(scratch),
+                                    timings=parts)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
@@ -164,6 +166,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     timings["  of which validate documents"] = documents_seconds
     timings["  of which validate description"] = description_seconds
     timings["  of which render"] = render_seconds
+    for name, seconds in parts.items():
+        timings[f"    {name}"] = seconds
     if not result.conforms:
         raise ValidationFailed(result)
 

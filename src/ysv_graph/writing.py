@@ -139,8 +139,8 @@ TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
 TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control characters, so it never occurs
 
 
-def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None
-                ) -> dict[str, bytes]:
+def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
+                timings: dict | None = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -151,10 +151,20 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     N-Triples with each subject's rdf:type first, read and written by pyoxigraph. The dumps are compressed in
     threads. on_ntriples, if given, is called with the scratch file's path as soon as it is written (the build
     has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
-    it is done with it; by default a temporary folder, deleted when this returns."""
+    it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
+    seconds spent on each part."""
+    import time
+
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
-            return render_data(outputs, helpers, on_ntriples, Path(folder))
+            return render_data(outputs, helpers, on_ntriples, Path(folder), timings)
+    timings = {} if timings is None else timings
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock[0]
+        clock[0] = now
 
     converter = Converter()
     names = sorted(outputs.graphs, key=str)
@@ -166,6 +176,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
             iris.add(term.value)
         elif isinstance(term, ox.Literal):
             iris.add(term.datatype.value)
+    lap("asserted graphs to N-Triples")
     distinct: set = set()
     for name in asserted_names:
         distinct.update(lines_of[name])
@@ -179,6 +190,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if on_ntriples is not None:
         on_ntriples(nt_path)
     helpers = tuple(helpers) + (None, None)
+    lap("N-Triples")
     json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes) if helpers[0] is not None else None
     turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes) if helpers[1] is not None else None
     for name in outputs.derived:
@@ -187,6 +199,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # N-Quads: a line of N-Triples ends with " .\n" and holds no other (literals escape their line breaks)
     files["ysv.nq"] = b"".join(_joined(lines_of.pop(name)).replace(b" .\n", b" <" + str(name).encode() + b"> .\n")
                                for name in names)
+    lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -196,10 +209,12 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         files["context.jsonld"], files["ysv.jsonld"] = (
             json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes))
         files["ysv.nq.gz"] = compressed.result()
+    lap("waiting for the Turtle, JSON-LD and gzip")
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
         files.update(render_site(outputs.graphs, outputs.base))
+        lap("site")
     return files
 
 
