@@ -153,3 +153,50 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     assert code == 1, broken
     assert "violation: https://w3id.org/ysv/id/section/sec-bad-1" in broken
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")  # out/ left as it was
+
+
+def _loaded(curated) -> tuple:
+    """Everything load() gives, in order, as plain values."""
+    return ([(k, s.values, str(s.path), s.display, s.lines) for k, s in curated.sources.items()],
+            [(kind, [(r.key, r.values, r.source, str(r.path), r.line, r.lines, r.display) for r in records.values()])
+             for kind, records in curated.records.items()],
+            curated.files, curated.dataset)
+
+
+def test_parsing_in_parallel_loads_exactly_what_one_process_loads(corpora, tmp_path, monkeypatch):
+    """A big corpus is parsed by a pool of processes (loading.PARALLEL_FOLDERS); the records, their order, the
+    file checksums and, for bad data, the errors and their order must be those of parsing in one process."""
+    import shutil
+
+    from ysv_graph import loading
+
+    def both(folder: Path):
+        out = []
+        for threshold in (10**9, 1):  # one process, then the pool
+            monkeypatch.setattr(loading, "PARALLEL_FOLDERS", threshold)
+            try:
+                out.append(_loaded(loading.load(folder)))
+            except loading.DataErrors as exc:
+                out.append([str(e) for e in exc.errors])
+        return out
+
+    import threading
+
+    assert threading.active_count() == 1  # else load() would not fork, and this would compare one process twice
+    sequential, parallel = both(corpora[3])
+    assert isinstance(sequential, tuple) and sequential == parallel
+    data = tmp_path / "data"
+    shutil.copytree(corpora[3], data)
+    # mistakes in several folders: an id defined twice (in two folders), a field of the wrong type, bad YAML
+    (data / "synthetic-report-0003" / "zz-extra.yaml").write_text(
+        "sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n    number: one\n    title: T\n"
+        "    order: 8\n", encoding="utf-8")
+    (data / "synthetic-report-0001" / "zz-extra.yaml").write_text(
+        "sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n    number: 1\n    title: T\n"
+        "    order: 8\n  - id: sec-bad-2\n    report: syv-inspection-report\n    number: 2\n    title: U\n"
+        "    order: x\n", encoding="utf-8")
+    (data / "synthetic-report-0002" / "zz-broken.yaml").write_text("sections: [\n", encoding="utf-8")
+    sequential, parallel = both(data)
+    assert isinstance(sequential, list) and len(sequential) >= 3
+    assert any("already defined" in line for line in sequential)
+    assert sequential == parallel

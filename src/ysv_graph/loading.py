@@ -99,14 +99,16 @@ def _line(node: yaml.Node) -> int:
 
 
 class _Reader:
-    def __init__(self, path: Path, display: str, errors: list[DataError]):
-        self.path, self.display, self.errors = path, display, errors
+    def __init__(self, path: Path, display: str, errors: list[DataError], data: bytes | None = None):
+        self.path, self.display, self.errors, self.data = path, display, errors, data
 
     def error(self, line: int, field_name: str, message: str) -> None:
         self.errors.append(DataError(self.display, line, field_name, message))
 
     def compose(self) -> yaml.Node | None:
         try:
+            if self.data is not None:
+                return yaml.compose(self.data.decode("utf-8"), Loader=COMPOSER)
             with self.path.open(encoding="utf-8") as handle:
                 return yaml.compose(handle, Loader=COMPOSER)
         except yaml.MarkedYAMLError as exc:
@@ -289,7 +291,11 @@ def _display(path: Path, root: Path) -> str:
 
 
 def load(data_dir: Path) -> Curated:
-    """Read every folder under data_dir; raise DataErrors listing every mistake found."""
+    """Read every folder under data_dir; raise DataErrors listing every mistake found.
+
+    The folders are parsed independently (in parallel processes for a big corpus, see _parse_folders), then put
+    together here in folder order, which is where ids defined twice are found, so the outcome and the order of
+    the errors do not depend on how the parsing was shared out."""
     data_dir = Path(data_dir)
     errors: list[DataError] = []
     if not data_dir.is_dir():
@@ -300,41 +306,31 @@ def load(data_dir: Path) -> Curated:
 
     dataset = _load_dataset(data_dir, errors)
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for folder in folders:
-        display = _display(folder, data_dir)
-        if not re.match(KEY_PATTERNS["id"], folder.name):
-            errors.append(DataError(display, 0, "folder", f"'{folder.name}' is not a valid source id"))
-            continue
-        source_file = folder / "source.yaml"
-        if not source_file.is_file():
-            errors.append(DataError(display, 0, "source.yaml", "every source folder needs a source.yaml"))
-            continue
-        reader = _Reader(source_file, _display(source_file, data_dir), errors)
-        root = reader.compose()
-        if root is None:
-            continue
-        top = reader.mapping(root, "source.yaml")
-        if top is None:
-            continue
-        if set(top) != {"source"}:
-            for name, (key_node, _) in top.items():
-                if name != "source":
-                    reader.error(_line(key_node), name, "source.yaml holds only 'source:'")
-            if "source" not in top:
-                reader.error(_line(root), "source", "is required in source.yaml")
-                continue
-        values, lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
-        sources[folder.name] = Source(folder.name, source_file, values, reader.display, lines)
+    hashes: dict[str, str] = {}
+    for folder, (events, folder_hashes) in zip(folders, _parse_folders(folders, data_dir)):
+        hashes.update(folder_hashes)
+        for event in events:
+            if event[0] == "error":
+                errors.append(DataError(*event[1:]))
+            elif event[0] == "source":
+                _, values, lines, path, display = event
+                sources[folder.name] = Source(folder.name, path, values, display, lines)
+            else:
+                _, kind_name, key, values, lines, line, path, display = event
+                record = Record(kind_name, key, values, folder.name, path, line, lines)
+                record.display = display  # type: ignore[attr-defined]
+                earlier = where_defined.get(key)
+                if earlier is not None:
+                    errors.append(DataError(display, lines[KINDS[kind_name].key], KINDS[kind_name].key,
+                                            f"'{key}' is already defined at {earlier.display}:{earlier.line}"))  # type: ignore
+                    continue
+                where_defined[key] = record
+                records[kind_name][key] = record
 
-        for path in sorted(folder.glob("*.yaml")):
-            if path.name == "source.yaml":
-                continue
-            _load_file(path, _display(path, data_dir), folder.name, records, where_defined, errors)
-        for path in sorted(folder.glob("*.yml")):
-            errors.append(DataError(_display(path, data_dir), 0, "file", "name data files *.yaml, not *.yml"))
-
-    files = {str(p.relative_to(data_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(data_dir.rglob("*.yaml"))}
+    files = {}
+    for p in sorted(data_dir.rglob("*.yaml")):
+        name = str(p.relative_to(data_dir))
+        files[name] = hashes.get(name) or hashlib.sha256(p.read_bytes()).hexdigest()
     curated = Curated(sources, records, dataset, files)
     if not errors:
         _check_references(curated, errors)
@@ -346,6 +342,81 @@ def load(data_dir: Path) -> Curated:
     if errors:
         raise DataErrors(errors)
     return curated
+
+
+# Parsing in parallel pays from about this many folders (a process pool costs ~0.1 s to start and its results
+# must be sent back); the real dataset, with a few dozen, is parsed in this process.
+PARALLEL_FOLDERS = 200
+
+
+def _parse_folders(folders: list[Path], data_dir: Path) -> list:
+    """_parse_folder for every folder, in order: shared across processes (one a core) when there are many
+    folders and forking is safe here (no other threads), else in this process."""
+    import multiprocessing as mp
+    import os
+    import threading
+
+    processes = os.cpu_count() or 1
+    if (len(folders) < PARALLEL_FOLDERS or processes < 2 or "fork" not in mp.get_all_start_methods()
+            or threading.active_count() > 1):
+        return [_parse_folder(folder, data_dir) for folder in folders]
+    with mp.get_context("fork").Pool(processes) as pool:
+        return pool.starmap(_parse_folder, [(folder, data_dir) for folder in folders],
+                            chunksize=max(1, len(folders) // (processes * 16)))
+
+
+def _parse_folder(folder: Path, data_dir: Path) -> tuple[list, dict]:
+    """Read one source folder on its own: its source.yaml and record files, checked field by field. Returns the
+    events, in reading order (("error", path, line, field, message), ("source", values, lines, path, display),
+    ("record", kind, key, values, lines, line, path, display)), and the sha256 of each file read."""
+    errors: list[DataError] = []
+    events: list[tuple] = []
+    hashes: dict[str, str] = {}
+
+    def flush() -> None:
+        events.extend(("error", e.path, e.line, e.field, e.message) for e in errors)
+        errors.clear()
+
+    def read(path: Path) -> bytes:
+        data = path.read_bytes()
+        hashes[str(path.relative_to(data_dir))] = hashlib.sha256(data).hexdigest()
+        return data
+
+    display = _display(folder, data_dir)
+    if not re.match(KEY_PATTERNS["id"], folder.name):
+        return [("error", display, 0, "folder", f"'{folder.name}' is not a valid source id")], hashes
+    source_file = folder / "source.yaml"
+    if not source_file.is_file():
+        return [("error", display, 0, "source.yaml", "every source folder needs a source.yaml")], hashes
+    reader = _Reader(source_file, _display(source_file, data_dir), errors, read(source_file))
+    root = reader.compose()
+    if root is None:
+        flush()
+        return events, hashes
+    top = reader.mapping(root, "source.yaml")
+    if top is None:
+        flush()
+        return events, hashes
+    if set(top) != {"source"}:
+        for name, (key_node, _) in top.items():
+            if name != "source":
+                reader.error(_line(key_node), name, "source.yaml holds only 'source:'")
+        if "source" not in top:
+            reader.error(_line(root), "source", "is required in source.yaml")
+            flush()
+            return events, hashes
+    values, lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
+    flush()
+    events.append(("source", values, lines, source_file, reader.display))
+
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "source.yaml":
+            continue
+        _parse_file(path, _display(path, data_dir), read(path), events, errors)
+        flush()
+    for path in sorted(folder.glob("*.yml")):
+        events.append(("error", _display(path, data_dir), 0, "file", "name data files *.yaml, not *.yml"))
+    return events, hashes
 
 
 def _load_dataset(data_dir: Path, errors: list[DataError]) -> dict[str, Any]:
@@ -371,9 +442,10 @@ def _load_dataset(data_dir: Path, errors: list[DataError]) -> dict[str, Any]:
     return values
 
 
-def _load_file(path: Path, display: str, source_id: str, records: dict[str, dict[str, Record]],
-               where_defined: dict[str, Record], errors: list[DataError]) -> None:
-    reader = _Reader(path, display, errors)
+def _parse_file(path: Path, display: str, data: bytes, events: list, errors: list[DataError]) -> None:
+    """The records of one file as ("record", ...) events; its mistakes go to errors (the caller turns them into
+    events, in order: a record's errors come before the record that follows it)."""
+    reader = _Reader(path, display, errors, data)
     root = reader.compose()
     if root is None:
         return
@@ -400,15 +472,9 @@ def _load_file(path: Path, display: str, source_id: str, records: dict[str, dict
             if not re.match(KEY_PATTERNS[kind.key], key):
                 reader.error(lines[kind.key], kind.key, f"'{key}' is not a valid {kind.key}")
                 continue
-            record = Record(kind_name, key, values, source_id, path, _line(item), lines)
-            record.display = display  # type: ignore[attr-defined]
-            earlier = where_defined.get(key)
-            if earlier is not None:
-                reader.error(lines[kind.key], kind.key,
-                             f"'{key}' is already defined at {earlier.display}:{earlier.line}")  # type: ignore
-                continue
-            where_defined[key] = record
-            records[kind_name][key] = record
+            events.extend(("error", e.path, e.line, e.field, e.message) for e in errors)
+            errors.clear()
+            events.append(("record", kind_name, key, values, lines, _line(item), path, display))
 
 
 def _err(record: Record, name: str, message: str) -> DataError:
