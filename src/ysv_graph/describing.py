@@ -233,7 +233,7 @@ class _Statistics:
     """What VoID and DCAT say about the data, gathered in one pass over it."""
 
     def __init__(self, data: set, base: Base):
-        rdf_type, police_force_area, xsd_date = RDF.type, base.ysv.PoliceForceArea, XSD.date
+        type_iri, police_force_area, xsd_date = str(RDF.type), base.ysv.PoliceForceArea, XSD.date
         self.subjects, self.objects, self.typed, self.areas = set(), set(), set(), set()
         self.classes: Counter = Counter()
         self.properties: Counter = Counter()
@@ -246,7 +246,7 @@ class _Statistics:
             self.subjects.add(s)
             self.objects.add(o)
             self.properties[p] += 1
-            if p == rdf_type:
+            if str.__eq__(p, type_iri):  # comparing as str runs C; rdflib's == runs Python, a triple each
                 self.classes[o] += 1
                 if isinstance(s, URIRef):
                     self.typed.add(s)

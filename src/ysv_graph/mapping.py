@@ -17,6 +17,37 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO,
 from .loading import Curated, Record
 from .vocab import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
 
+
+class _Terms:
+    """A namespace whose terms are each made once: `ns.name` and `ns[key]` give the same URIRef every time.
+    rdflib makes (and checks) a new URIRef on every access, which at a million triples cost more than a second,
+    and equal-but-distinct terms make every later lookup slower (see _shared_iris)."""
+
+    def __init__(self, namespace) -> None:
+        object.__setattr__(self, "_namespace", namespace)
+        object.__setattr__(self, "_items", {})
+
+    def __getattr__(self, name: str) -> URIRef:  # called only for a name not made yet
+        if name.startswith("__"):
+            raise AttributeError(name)
+        term = getattr(self._namespace, name)
+        object.__setattr__(self, name, term)
+        return term
+
+    def __getitem__(self, key: str) -> URIRef:
+        term = self._items.get(key)
+        if term is None:
+            term = self._items[key] = self._namespace[key]
+        return term
+
+    def __str__(self) -> str:
+        return str(self._namespace)
+
+
+DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO, SKOS, VOID, XSD = (
+    _Terms(ns) for ns in (DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO, SKOS, VOID, XSD))
+INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM = (_Terms(ns) for ns in (INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM))
+
 ORG_KIND_TYPES = {
     "government-department": (SDO.GovernmentOrganization, ORG.FormalOrganization),
     "inspectorate": (SDO.GovernmentOrganization, ORG.FormalOrganization),
@@ -53,8 +84,18 @@ def en(text: str) -> Literal:
 class _Mapper:
     def __init__(self, curated: Curated, base: Base):
         self.curated, self.base = curated, base
-        self.ysv = base.ysv
+        self.ysv = _Terms(base.ysv)
+        self.id = _Terms(base.id)
+        self.graph = _Terms(base.graph)
+        self.record_iris: dict = {}  # (kind, key) -> IRI
+        self.texts: dict = {}  # text -> its English literal, made once (labels repeat: rdfs:label, prefLabel)
         self.mapped = Mapped(base)
+
+    def en(self, text: str) -> Literal:
+        literal = self.texts.get(text)
+        if literal is None:
+            literal = self.texts[text] = en(text)
+        return literal
 
     # -- IRIs -------------------------------------------------------------------------------------------------
     def iri(self, key: str) -> URIRef:
@@ -64,17 +105,22 @@ class _Mapper:
         return self.record_iri(record)
 
     def record_iri(self, record: Record) -> URIRef:
-        if record.kind == "areas":
-            return ONS_GEO[record.key]
-        if record.kind == "legislation":
-            return URIRef(record.key)
-        return self.base.id[f"{ID_SEGMENTS[record.kind]}/{record.key}"]
+        iri = self.record_iris.get((record.kind, record.key))
+        if iri is None:
+            if record.kind == "areas":
+                iri = ONS_GEO[record.key]
+            elif record.kind == "legislation":
+                iri = URIRef(record.key)
+            else:
+                iri = self.id[f"{ID_SEGMENTS[record.kind]}/{record.key}"]
+            self.record_iris[(record.kind, record.key)] = iri
+        return iri
 
     def source_iri(self, source_id: str) -> URIRef:
-        return self.base.id[f"source/{source_id}"]
+        return self.id[f"source/{source_id}"]
 
     def graph_for(self, source_id: str) -> Triples:
-        name = self.base.graph[f"source/{source_id}"]
+        name = self.graph[f"source/{source_id}"]
         if name not in self.mapped.graphs:
             self.mapped.graphs[name] = set()
         return self.mapped.graphs[name]
@@ -85,12 +131,12 @@ class _Mapper:
         s = self.record_iri(record)
         for t in types:
             g.add((s, RDF.type, t))
-        g.add((s, RDFS.label, en(label if label is not None else record.get("name") or record.get("title")
+        g.add((s, RDFS.label, self.en(label if label is not None else record.get("name") or record.get("title")
                                  or record.get("label"))))
         for source_id in record.sources:
             g.add((s, DCTERMS.source, self.source_iri(source_id)))
         if record.get("note"):
-            g.add((s, SKOS.editorialNote, en(record.get("note"))))
+            g.add((s, SKOS.editorialNote, self.en(record.get("note"))))
         return g, s
 
     def refs(self, g: Triples, s: URIRef, p: URIRef, record: Record, name: str) -> None:
@@ -121,29 +167,29 @@ class _Mapper:
         s = self.source_iri(source.id)
         g.add((s, RDF.type, self.ysv.SourceDocument))
         g.add((s, RDF.type, FOAF.Document))
-        g.add((s, RDFS.label, en(v["title"])))
-        g.add((s, DCTERMS.title, en(v["title"])))
+        g.add((s, RDFS.label, self.en(v["title"])))
+        g.add((s, DCTERMS.title, self.en(v["title"])))
         g.add((s, SDO.url, URIRef(v["url"])))
         for url in v.get("alternate_urls", []):
             g.add((s, SDO.url, URIRef(url)))
         g.add((s, DCTERMS.publisher,
-               self.iri(v["publisher"]) if v.get("publisher") else en(v["publisher_name"])))
+               self.iri(v["publisher"]) if v.get("publisher") else self.en(v["publisher_name"])))
         if v.get("issued"):
             g.add((s, DCTERMS.issued, Literal(v["issued"], datatype=XSD.date)))
-        g.add((s, DCTERMS.type, en(v["kind"])))
+        g.add((s, DCTERMS.type, self.en(v["kind"])))
         if v.get("about"):
             g.add((s, FOAF.primaryTopic, self.iri(v["about"])))
         if v.get("note"):
-            g.add((s, SKOS.editorialNote, en(v["note"])))
+            g.add((s, SKOS.editorialNote, self.en(v["note"])))
 
     def organisations(self, r: Record) -> None:
         kind = r.get("kind")
         types = (self.ysv.PoliceAndCrimeCommissioner,) if kind == "police-and-crime-commissioner" \
             else ORG_KIND_TYPES[kind]
         g, s = self.start(r, ORG.Organization, *types)
-        g.add((s, SKOS.prefLabel, en(r.get("name"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
         if r.get("acronym"):
-            g.add((s, SKOS.altLabel, en(r.get("acronym"))))
+            g.add((s, SKOS.altLabel, self.en(r.get("acronym"))))
         if r.get("govuk_slug"):
             g.add((s, FOAF.page, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")))
         if r.get("homepage"):
@@ -153,24 +199,24 @@ class _Mapper:
     def groups(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.OrganisationGroup, FOAF.Group)
         if r.get("description"):
-            g.add((s, DCTERMS.description, en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))))
 
     def people(self, r: Record) -> None:
         g, s = self.start(r, FOAF.Person, PROV.Agent)
-        g.add((s, FOAF.name, en(r.get("name"))))
+        g.add((s, FOAF.name, self.en(r.get("name"))))
         if r.get("role"):
-            g.add((s, SDO.jobTitle, en(r.get("role"))))
+            g.add((s, SDO.jobTitle, self.en(r.get("role"))))
         self.refs(g, s, ORG.memberOf, r, "member_of")
 
     def areas(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.PoliceForceArea, DCTERMS.Location)
         g.add((s, SKOS.notation, Literal(r.key)))
-        g.add((s, self.ysv.country, en(r.get("country"))))
+        g.add((s, self.ysv.country, self.en(r.get("country"))))
 
     def forces(self, r: Record) -> None:
         types = (self.ysv.TerritorialPoliceForce,) if r.get("territorial") else ()
         g, s = self.start(r, self.ysv.PoliceForce, *types, ORG.Organization)
-        g.add((s, SKOS.prefLabel, en(r.get("name"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
         g.add((s, self.ysv.policeUkId, Literal(r.key)))
         if r.get("territorial"):
             # data.police.uk lists the territorial forces (not BTP) at /api/forces/{id}
@@ -180,7 +226,7 @@ class _Mapper:
     def vrus(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.ViolenceReductionUnit, ORG.Organization)
         if r.get("name_known", True):
-            g.add((s, SKOS.prefLabel, en(r.get("name"))))
+            g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
         else:
             g.add((s, self.ysv.nameKnown, Literal(False)))
         self.refs(g, s, SDO.areaServed, r, "area")
@@ -191,7 +237,7 @@ class _Mapper:
     def reports(self, r: Record) -> None:
         cls = self.ysv.InspectionReport if r.get("kind") == "inspection-report" else self.ysv.ResearchReport
         g, s = self.start(r, cls, self.ysv.Publication)
-        g.add((s, DCTERMS.title, en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))))
         self.refs(g, s, DCTERMS.publisher, r, "publisher")
         g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)))
         for url in r.get("urls"):
@@ -204,13 +250,13 @@ class _Mapper:
             g.add((s, self.ysv.statedRecommendationCount,
                    Literal(r.get("recommendations_stated"), datatype=XSD.nonNegativeInteger)))
         if r.get("description"):
-            g.add((s, DCTERMS.description, en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))))
 
     def sections(self, r: Record) -> None:
         number = r.get("number")
         label = f"{number} {r.get('title')}" if number else r.get("title")
         g, s = self.start(r, self.ysv.ReportSection, label=label)
-        g.add((s, DCTERMS.title, en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))))
         if number:
             g.add((s, DCTERMS.identifier, Literal(number)))
         g.add((s, DCTERMS.isPartOf, self.iri(r.get("parent") or r.get("report"))))
@@ -232,21 +278,21 @@ class _Mapper:
         status = {"unknown": "MembershipUnknown", "partial": "MembershipPartial", "complete": "MembershipComplete"}
         g.add((s, self.ysv.inspectedAreasStatus, self.ysv[status[r.get("inspected_areas_status")]]))
         if r.get("description"):
-            g.add((s, DCTERMS.description, en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))))
 
     def activities(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.InspectionActivity, PROV.Activity)
         self.refs(g, s, self.ysv.partOfInspection, r, "inspection")
-        g.add((s, DCTERMS.description, en(r.get("description"))))
+        g.add((s, DCTERMS.description, self.en(r.get("description"))))
         self.refs(g, s, PROV.wasAssociatedWith, r, "carried_out_by")
         if r.get("participants"):
-            g.add((s, self.ysv.participants, en(r.get("participants"))))
+            g.add((s, self.ysv.participants, self.en(r.get("participants"))))
 
     def themes(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.Theme, SKOS.Concept)
-        scheme = self.base.id["scheme/themes"]
-        g.add((s, SKOS.prefLabel, en(r.get("label"))))
-        g.add((s, SKOS.definition, en(r.get("definition"))))
+        scheme = self.id["scheme/themes"]
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
+        g.add((s, SKOS.definition, self.en(r.get("definition"))))
         g.add((s, SKOS.inScheme, scheme))
         if r.get("top"):
             g.add((s, SKOS.topConceptOf, scheme))
@@ -257,7 +303,7 @@ class _Mapper:
     def findings(self, r: Record) -> None:
         types = (self.ysv.HeadlineFinding,) if r.get("level") == "headline" else ()
         g, s = self.start(r, self.ysv.Finding, *types)
-        g.add((s, DCTERMS.description, en(r.get("statement"))))
+        g.add((s, DCTERMS.description, self.en(r.get("statement"))))
         self.refs(g, s, self.ysv.reportedIn, r, "report")
         self.refs(g, s, self.ysv.inSection, r, "section")
         self.refs(g, s, self.ysv.theme, r, "themes")
@@ -270,7 +316,7 @@ class _Mapper:
         g, s = self.start(r, self.ysv.Recommendation, label=label)
         g.add((s, self.ysv.descriptionStatus, self.ysv.Described if described else self.ysv.Undescribed))
         if r.get("statement"):
-            g.add((s, DCTERMS.description, en(r.get("statement"))))
+            g.add((s, DCTERMS.description, self.en(r.get("statement"))))
         self.refs(g, s, self.ysv.reportedIn, r, "report")
         self.refs(g, s, self.ysv.addressedTo, r, "addressed_to")
         if r.get("deadline"):
@@ -280,7 +326,7 @@ class _Mapper:
 
     def responses(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.Response, self.ysv.Publication)
-        g.add((s, DCTERMS.title, en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))))
         self.refs(g, s, self.ysv.respondsTo, r, "report")
         self.refs(g, s, DCTERMS.creator, r, "author")
         if r.get("issued"):
@@ -293,7 +339,7 @@ class _Mapper:
     def response_statements(self, r: Record) -> None:
         text = r.get("text")
         g, s = self.start(r, self.ysv.ResponseStatement, label=text if len(text) <= 120 else text[:117] + "...")
-        g.add((s, DCTERMS.description, en(text)))
+        g.add((s, DCTERMS.description, self.en(text)))
         self.refs(g, s, self.ysv.statementOf, r, "response")
         self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
         self.refs(g, s, self.ysv.addressesFinding, r, "findings")
@@ -302,7 +348,7 @@ class _Mapper:
 
     def figures(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.Figure, QB.Observation)
-        g.add((s, QB.dataSet, self.base.id["dataset/figures"]))
+        g.add((s, QB.dataSet, self.id["dataset/figures"]))
         value = r.get("value")
         g.add((s, self.ysv.value, Literal(value, datatype=XSD.integer) if isinstance(value, int)
                else Literal(Decimal(value), datatype=XSD.decimal)))
@@ -317,7 +363,7 @@ class _Mapper:
             self._describe_period(g, period, r)
         self.refs(g, s, SDMX_DIM.refArea, r, "area")
         if r.get("area_description"):
-            g.add((s, self.ysv.areaDescription, en(r.get("area_description"))))
+            g.add((s, self.ysv.areaDescription, self.en(r.get("area_description"))))
         self.refs(g, s, self.ysv.reportedIn, r, "reported_in")
         self.refs(g, s, DCTERMS.subject, r, "subjects")
 
@@ -352,7 +398,7 @@ class _Mapper:
             label = f"{start.day} {calendar.month_name[start.month]} {start.year} to " \
                     f"{end.day} {calendar.month_name[end.month]} {end.year}"
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))
-        g.add((period, RDFS.label, en(label)))
+        g.add((period, RDFS.label, self.en(label)))
         g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)))
         g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)))
         for source_id in r.sources:
@@ -360,9 +406,9 @@ class _Mapper:
 
     def instruments(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.PowerOrInstrument, SKOS.Concept)
-        scheme = self.base.id["scheme/powers-and-instruments"]
-        g.add((s, SKOS.prefLabel, en(r.get("label"))))
-        g.add((s, SKOS.definition, en(r.get("definition"))))
+        scheme = self.id["scheme/powers-and-instruments"]
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
+        g.add((s, SKOS.definition, self.en(r.get("definition"))))
         g.add((s, SKOS.inScheme, scheme))
         g.add((s, SKOS.topConceptOf, scheme))
         kinds = {"power": "Power", "order": "Order", "injunction": "Injunction", "duty": "StatutoryDuty",
@@ -371,7 +417,7 @@ class _Mapper:
         if r.get("notation"):
             g.add((s, SKOS.notation, Literal(r.get("notation"))))
         if r.get("official_wording"):
-            g.add((s, self.ysv.officialWording, en(r.get("official_wording"))))
+            g.add((s, self.ysv.officialWording, self.en(r.get("official_wording"))))
         if r.get("in_use_from"):
             g.add((s, self.ysv.inUseFrom, Literal(r.get("in_use_from"), datatype=XSD.date)))
         for uri in r.get("legislation", []):
@@ -379,24 +425,24 @@ class _Mapper:
 
     def legislation(self, r: Record) -> None:
         g, s = self.start(r, SDO.Legislation)
-        g.add((s, DCTERMS.title, en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))))
         if r.get("part_of"):
             g.add((s, DCTERMS.isPartOf, URIRef(r.get("part_of"))))
 
     def definitions(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.WorkingDefinition, SKOS.Concept)
-        g.add((s, SKOS.prefLabel, en(r.get("label"))))
-        g.add((s, SKOS.definition, en(r.get("definition"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
+        g.add((s, SKOS.definition, self.en(r.get("definition"))))
         for name, prop in (("min_age", self.ysv.minimumAge), ("max_age", self.ysv.maximumAge)):
             if r.get(name) is not None:
                 g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)))
         for element in r.get("elements", []):
-            e = self.base.id[f"definition/{element['id']}"]
+            e = self.id[f"definition/{element['id']}"]
             g.add((s, self.ysv.definitionElement, e))
             g.add((e, RDF.type, self.ysv.DefinitionElement))
             g.add((e, RDF.type, SKOS.Concept))
-            g.add((e, RDFS.label, en(element["label"])))
-            g.add((e, SKOS.prefLabel, en(element["label"])))
+            g.add((e, RDFS.label, self.en(element["label"])))
+            g.add((e, SKOS.prefLabel, self.en(element["label"])))
             g.add((e, SKOS.broader, s))
             for source_id in r.sources:
                 g.add((e, DCTERMS.source, self.source_iri(source_id)))
@@ -406,18 +452,18 @@ class _Mapper:
         """The few nodes no source document describes: the concept schemes and the datasets we publish."""
         name = self.mapped.metadata_graph
         g = self.mapped.graphs.setdefault(name, set())
-        dataset = self.base.id["dataset/ysv"]
-        figures = self.base.id["dataset/figures"]
-        themes = self.base.id["scheme/themes"]
-        powers = self.base.id["scheme/powers-and-instruments"]
+        dataset = self.id["dataset/ysv"]
+        figures = self.id["dataset/figures"]
+        themes = self.id["scheme/themes"]
+        powers = self.id["scheme/powers-and-instruments"]
         about = self.curated.find(self.curated.dataset["about"])
         report = self.record_iri(about) if about is not None and about.kind == "reports" else None
         g.add((dataset, RDF.type, DCAT.Dataset))
         g.add((dataset, RDF.type, VOID.Dataset))
         info = self.curated.dataset
-        g.add((dataset, RDFS.label, en(info["title"])))
-        g.add((dataset, DCTERMS.title, en(info["title"])))
-        g.add((dataset, DCTERMS.description, en(info["description"])))
+        g.add((dataset, RDFS.label, self.en(info["title"])))
+        g.add((dataset, DCTERMS.title, self.en(info["title"])))
+        g.add((dataset, DCTERMS.description, self.en(info["description"])))
         g.add((dataset, DCTERMS.license, URIRef(info["licence"])))
         g.add((dataset, VOID.subset, figures))
         if report is not None:
@@ -425,14 +471,14 @@ class _Mapper:
         for source_id in sorted(self.curated.sources):
             g.add((dataset, DCTERMS.source, self.source_iri(source_id)))
         g.add((figures, RDF.type, QB.DataSet))
-        g.add((figures, RDFS.label, en("Figures stated in or about the report")))
+        g.add((figures, RDFS.label, self.en("Figures stated in or about the report")))
         g.add((figures, QB.structure, self.ysv.figuresStructure))
         g.add((figures, DCTERMS.license, URIRef(info["licence"])))
         for scheme, label in ((themes, "Themes of the serious youth violence inspection report"),
                               (powers, "Police powers and instruments discussed with the report")):
             g.add((scheme, RDF.type, SKOS.ConceptScheme))
-            g.add((scheme, RDFS.label, en(label)))
-            g.add((scheme, SKOS.prefLabel, en(label)))
+            g.add((scheme, RDFS.label, self.en(label)))
+            g.add((scheme, SKOS.prefLabel, self.en(label)))
         for record in self.curated.of("themes"):
             if record.get("top"):
                 g.add((themes, SKOS.hasTopConcept, self.record_iri(record)))
