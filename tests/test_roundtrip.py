@@ -118,3 +118,25 @@ def test_our_compaction_is_what_pyld_compaction_gives(built):
     reference = ysv_jsonld.compact_with_pyld(built.asserted, context)
     by_id = lambda doc: {node["id"]: _unordered(node) for node in doc["@graph"]}  # noqa: E731
     assert by_id(ours) == by_id(reference)
+
+
+def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
+    """writing._sorted_graph_lines puts each line together from the N-Triples form of its terms; it must be
+    byte for byte what pyoxigraph's serialiser writes, for the real data and for literals that need escaping."""
+    import pyoxigraph as ox
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from ysv_graph import writing
+
+    awkward = ['a"b', "back\\slash", "new\nline", "cr\rx", "tab\tx", "bell\x07x", "nul\x00x", "é ☃ 𝄞", "\u2028",
+               "del\x7f", ""]
+    s, p = URIRef("https://example.org/s"), URIRef("https://example.org/p")
+    extra = {(s, p, Literal(v)) for v in awkward} | {(s, p, Literal(v, lang="en-GB")) for v in awkward}
+    extra |= {(s, p, Literal(v, datatype=XSD.date)) for v in awkward}
+    extra |= {(s, p, URIRef("https://example.org/é?a=b&c#d")), (s, p, Literal(3)), (s, p, Literal(True))}
+    for graph in (built.asserted, extra):
+        converter = writing.Converter()
+        ours = writing._sorted_graph_lines(converter, graph)
+        theirs = sorted(ox.serialize(writing.Converter().triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines())
+        assert ours == theirs
