@@ -112,16 +112,17 @@ def _build(data: Path, out: Path, *extra: str) -> tuple[int, str]:
     return run.returncode, run.stdout + run.stderr
 
 
-def _validated(output: str) -> int:
-    line = next(line for line in output.splitlines() if "batches validated (not cached)" in line)
+def _count(output: str, row: str) -> int:
+    line = next(line for line in output.splitlines() if f"│ {row} " in line)
     return int(line.split("│")[-2])
 
 
 def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
-    """A small corpus built through the CLI, with the validation cache: a second build validates nothing again;
-    after one report is edited only its batch (and the dataset description's) are validated; after a mistake
-    is made the build fails although the cache holds the old, valid result; and every build that succeeds
-    writes exactly what a build without any cache writes."""
+    """A small corpus built through the CLI, with the cache: a second build does not screen the unchanged graph
+    again; after one report is edited it is screened again; every build that succeeds writes exactly what a
+    build without any cache writes; after a mistake is made the build fails although the cache holds the
+    screen's answer for the graph as it was, and pyshacl's result for the broken batch is cached and gives the
+    same report the next time."""
     import shutil
 
     data = tmp_path / "data"
@@ -129,30 +130,36 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     cache = tmp_path / "cache"
     code, first = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, first
-    batches = _validated(first)
-    assert batches >= 2 and any(cache.rglob("*.pickle"))
+    assert _count(first, "screened (not cached)") == 1 and _count(first, "batches for pyshacl") == 0
+    assert len(list((cache / "screen").glob("*.json"))) == 1
     code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
-    assert code == 0 and _validated(again) == 0
+    assert code == 0 and _count(again, "screened (not cached)") == 0
     findings = data / "synthetic-report-0002" / "findings.yaml"
     text = findings.read_text(encoding="utf-8")
     position = text.index("statement:") + len("statement:")
     findings.write_text(text[:position] + " Edited." + text[position:], encoding="utf-8")
-    cached = len(list(cache.rglob("*.pickle")))
     code, edited = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, edited
-    assert 1 <= _validated(edited) < batches
-    assert len(list(cache.rglob("*.pickle"))) == cached  # the results for the file as it was are gone
+    assert _count(edited, "screened (not cached)") == 1
+    assert len(list((cache / "screen").glob("*.json"))) == 1  # the answer for the graph as it was is gone
     code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
     assert code == 0, scratch
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")
-    # a section numbered "one" (the loader lets it through; a shape does not): the cached result for the file
-    # as it was must not hide it
+    # a section numbered "one" (the loader lets it through; a shape does not): the cached answers for the
+    # graph as it was must not hide it
     findings.write_text(text + "sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n"
                         "    number: one\n    title: T\n    order: 8\n", encoding="utf-8")
     code, broken = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 1, broken
     assert "violation: https://w3id.org/ysv/id/section/sec-bad-1" in broken
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")  # out/ left as it was
+    pickles = sorted(cache.rglob("*.pickle"))
+    assert len(pickles) == 1  # pyshacl's result for the one batch home to the broken section
+    code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
+    assert code == 1
+    assert [line for line in again.splitlines() if line.startswith("violation:")] == \
+        [line for line in broken.splitlines() if line.startswith("violation:")]
+    assert sorted(cache.rglob("*.pickle")) == pickles
 
 
 LOAD_BOTH_WAYS = """

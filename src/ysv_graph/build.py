@@ -37,16 +37,6 @@ class BuildResult:
     graphs: dict = field(default_factory=dict)
 
 
-def _check_description_is_apart(mapped, before: set, batches) -> None:
-    """The source documents are validated before describe runs, so describe must only add nodes of its own:
-    none that a document states facts about or points to."""
-    added = {s for s, _p, _o in mapped.graphs[mapped.metadata_graph]} - before
-    for batch in batches:
-        if added & batch.focus or any(o in added for _s, _p, o in batch.triples):
-            raise RuntimeError("the dataset description adds facts about nodes of the source documents, which "
-                               "are validated before it is written")
-
-
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     graph = Graph()
     for path in sorted(Path(ontology_dir).glob("*.ttl")):
@@ -105,18 +95,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     asserted = mapped.union()
     done("map")
 
-    # Validation runs in child processes while this one goes on; nothing is written unless the data conforms.
-    # --jobs N: N processes validate (0: validate here, after rendering). The source documents are validated
-    # from now on; the dataset description (written by describe) and the graph-wide rules from describe on.
-    stage("start validating")
-    shapes = validation.load_shapes(base)
-    processes = max(0, jobs if jobs is not None else (os.cpu_count() or 1))
-    metadata = mapped.metadata_graph
-    described_before = {s for s, _p, _o in mapped.graphs[metadata]}
-    documents = validation.Background(dict(mapped.graphs), shapes, processes, cache, alone=(metadata,),
-                                      only={n for n in mapped.graphs if n != metadata}, graph_wide=False)
-    done("start validating")
-
     stage("reason")
     ontology = load_ontology(base)
     entailments = reasoning.reason(ontology, asserted)
@@ -125,21 +103,24 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     stage("describe")
     describing.describe(curated, mapped, entailments, base)
     asserted = mapped.union()
-    _check_description_is_apart(mapped, described_before, documents.batches)
     done("describe")
 
+    # Validation: as soon as the writer has made the N-Triples of the asserted graph, a helper process checks the
+    # graph-wide rules and screens every node with shacl (validation.screen_and_check); pyshacl then validates
+    # the batches of documents home to any node the screen found results about, and says exactly what is wrong.
+    # Nothing is written unless the data conforms.
     stage("validate & render")
-    description = validation.Background(dict(mapped.graphs), shapes, processes, cache, alone=(metadata,),
-                                        only={metadata}, graph_wide=False)
-    graph_wide: dict = {}
+    shapes = validation.load_shapes(base)
+    processes = max(0, jobs if jobs is not None else (os.cpu_count() or 1))
+    metadata = mapped.metadata_graph
+    checks: dict = {}
 
-    def check_graph_wide(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
+    def check_whole_graph(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
         if helpers[2] is not None:
-            graph_wide["pending"] = helpers[2].submit(validation.check_graph_wide_ntriples, ntriples, shapes)
+            checks["pending"] = helpers[2].submit(validation.screen_and_check, ntriples, shapes, cache)
         else:
-            graph_wide["result"] = validation.check_graph_wide_ntriples(ntriples, shapes)
+            checks["done"] = validation.screen_and_check(ntriples, shapes, cache)
 
-    timings["  of which plan validation"] = description.planning_seconds
     graphs: dict = dict(mapped.graphs)
     graphs[base.graph["entailments"]] = entailments
     graphs[base.graph["ontology"]] = ontology
@@ -148,26 +129,31 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}
-        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_graph_wide, scratch=Path(scratch),
+        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
                                     timings=parts)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
                 helper.close()  # done: its memory goes back now
-        graph_wide_result = graph_wide["pending"].result() if "pending" in graph_wide else graph_wide["result"]
+        waited = time.perf_counter()
+        screened = checks["pending"].result() if "pending" in checks else checks["done"]
+        waited = time.perf_counter() - waited
     if helpers[2] is not None:
         helpers[2].close()
-    documents_result, documents_seconds = documents.result()
-    description_result, description_seconds = description.result()
-    result = validation.merge([documents_result, description_result, graph_wide_result])
+    confirm_start = time.perf_counter()
+    confirmed, _seconds = validation.confirm(dict(mapped.graphs), shapes, screened, processes, cache,
+                                             alone=(metadata,))
+    confirm_seconds = time.perf_counter() - confirm_start
+    result = confirmed.result
     # what the cache holds for batches no longer in the data will not be asked for again
-    validation.Cache(cache).prune(documents.keys | description.keys)
+    validation.Cache(cache).prune(confirmed.keys)
     done("validate & render")
-    timings["  of which validate documents"] = documents_seconds
-    timings["  of which validate description"] = description_seconds
     timings["  of which render"] = render_seconds
     for name, seconds in parts.items():
         timings[f"    {name}"] = seconds
+    timings["  of which whole-graph checks (in a helper)"] = screened.seconds
+    timings["  of which waiting for them"] = waited
+    timings["  of which pyshacl on flagged batches"] = confirm_seconds
     if not result.conforms:
         raise ValidationFailed(result)
 
@@ -183,8 +169,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "asserted triples": len(asserted),
         "entailed triples": len(entailments),
         "ontology triples": len(ontology),
-        "validation batches": len(documents.batches) + len(description.batches),
-        "batches validated (not cached)": documents.validated + description.validated,
-        "  of which by pyshacl (the screen found a result)": documents.by_pyshacl + description.by_pyshacl,
+        "nodes the screen found results about": len(screened.flagged) if screened.flagged is not None else -1,
+        "screened (not cached)": int(not screened.cached),
+        "batches for pyshacl": confirmed.batches,
+        "batches validated (not cached)": confirmed.validated,
     }
     return BuildResult(files, timings, counts, result, asserted, graphs)

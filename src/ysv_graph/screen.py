@@ -1,7 +1,8 @@
 """The validation screen's process: `shacl` (a SHACL engine in Rust) run on its own, fed over a pipe.
 
 validation.Screen starts this module with `python -m ysv_graph.screen` and sends it length-prefixed frames on
-stdin: first the shapes as N-Triples, then one batch of data as N-Triples per frame. For each frame it answers
+stdin: first the shapes as N-Triples, then one graph of data per frame, as N-Triples or as the path of an
+N-Triples file (a frame starting with FILE). For each frame it answers
 with one frame: b"ok\\n" followed by the distinct focus nodes of the results (N-Triples syntax, one a line), or
 b"error\\n" and a message.
 
@@ -15,6 +16,7 @@ import struct
 import sys
 
 HEADER = struct.Struct(">Q")
+FILE = b"file\n"  # a frame that starts so names an N-Triples file to read, rather than holding the data
 
 
 def read_frame(stream) -> bytes | None:
@@ -51,7 +53,10 @@ def serve(stdin, stdout) -> None:
         if data is None:
             return
         try:
-            report = shapes.validate_text(data.decode("utf-8"), "ntriples")
+            if data.startswith(FILE):
+                report = shapes.validate_file(data[len(FILE):].decode("utf-8"))
+            else:
+                report = shapes.validate_text(data.decode("utf-8"), "ntriples")
             nodes = sorted({result.focus_node for result in report.results})
             write_frame(stdout, b"ok\n" + "\n".join(nodes).encode("utf-8"))
         except Exception as exc:  # noqa: BLE001 - the parent has pyshacl validate this batch instead

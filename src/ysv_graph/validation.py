@@ -3,12 +3,15 @@
 The asserted graph is validated on its own, without inference, so a consumer who loads only out/ysv.ttl has a
 valid graph. The result is a report graph (written to out/validation.ttl) plus one line per violation.
 
-At scale (see "validation at scale" below) the build validates batches of source documents in parallel
-processes, keeps the result of each batch in a cache keyed by its content, and runs the graph-wide rules once.
+At scale (see "validation at scale" below) the build checks the whole asserted graph once with a fast screen
+(shacl, a SHACL engine in Rust) and the graph-wide rules (in pyoxigraph); pyshacl then validates, in batches of
+source documents, only where the screen found something, so its report is the one published. Results are cached
+under hashes of the content and the shapes.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -132,6 +135,11 @@ def merge(results: list[ValidationResult]) -> ValidationResult:
 # batch; results about it from a batch it is only context in are dropped. The graph-wide SPARQL constraints run
 # once over the whole graph, in pyoxigraph. tests/test_shapes.py checks that this reports exactly what pyshacl
 # reports on the whole graph, for every constraint's negative test.
+#
+# In front of the batches stands the screen (Screen, screen_and_check): shacl, about 20 times faster than
+# pyshacl, checks every node of the whole graph at once. Where it finds nothing the data conforms and no batch is
+# made; otherwise only the batches home to the nodes it found results about go to pyshacl (confirm), whose report
+# is the one the build prints and writes.
 
 
 # source documents a batch (about 12,000 triples in the synthetic corpus): each pyshacl call has a fixed cost
@@ -232,14 +240,16 @@ class Screen:
             return None
         return screen
 
-    def focus_nodes(self, ntriples: bytes) -> list[str] | None:
-        """The nodes (N-Triples syntax) the screen finds results about in this data; None if it cannot tell."""
-        from .screen import read_frame, write_frame
+    def focus_nodes(self, ntriples: bytes | Path) -> list[str] | None:
+        """The nodes (N-Triples syntax) the screen finds results about in this data (N-Triples, or the path of
+        an N-Triples file, which the screen reads itself); None if it cannot tell."""
+        from .screen import FILE, read_frame, write_frame
 
         if self.process is None:
             return None
         try:
-            write_frame(self.process.stdin, ntriples)
+            write_frame(self.process.stdin, ntriples if isinstance(ntriples, bytes)
+                        else FILE + str(Path(ntriples).resolve()).encode("utf-8"))
             answer = read_frame(self.process.stdout)
         except OSError:
             answer = None
@@ -480,6 +490,62 @@ class Cache:
         temporary.replace(self.folder / f"{key}.pickle")
 
 
+@dataclass
+class Screened:
+    """What the checks of the whole asserted graph found: the graph-wide rules' result, and the nodes (in
+    N-Triples syntax) that the screen found results about (None: no screen ran, so every batch needs pyshacl)."""
+
+    graph_wide: ValidationResult
+    flagged: list[str] | None
+    cached: bool = False
+    seconds: float = 0.0  # how long the checks took
+
+
+def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | None = None) -> Screened:
+    """The checks that look at the whole asserted graph (N-Triples, or the path of an N-Triples file): the
+    graph-wide SPARQL rules, in pyoxigraph, and the screen (shacl) over every node at once. The screen's answer
+    is cached under a hash of the N-Triples and the shapes, so an unchanged graph is not screened again. The
+    build runs this in a helper process on the N-Triples it writes; validate_dataset runs it here."""
+    import time
+
+    start = time.perf_counter()
+    graph_wide = check_graph_wide_ntriples(ntriples, shapes)
+    data = ntriples if isinstance(ntriples, bytes) else Path(ntriples).read_bytes()
+    key = hashlib.sha256(shapes_digest(shapes).encode() + b"\n" + data).hexdigest()
+    folder = Path(cache) / "screen" if cache is not None else None
+    if folder is not None:
+        try:
+            flagged = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+            return Screened(graph_wide, flagged, cached=True, seconds=time.perf_counter() - start)
+        except (OSError, ValueError):
+            pass
+    del data
+    screen = Screen.start(document_shapes(shapes))
+    flagged = None
+    if screen is not None:
+        try:
+            flagged = screen.focus_nodes(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
+        finally:
+            screen.close()
+    if folder is not None and flagged is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.json"):  # one graph is built into a folder: only its answer is kept
+            old.unlink(missing_ok=True)
+        temporary = folder / f".{key}.tmp"
+        temporary.write_text(json.dumps(flagged), encoding="utf-8")
+        temporary.replace(folder / f"{key}.json")
+    return Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
+
+
+def _suspect(focus: set, flagged: set) -> bool:
+    """Does a batch with these focus nodes hold a node in flagged (N-Triples syntax)? A flagged blank node or
+    literal could be anywhere, so it makes every batch suspect."""
+    for node in flagged:
+        if not (node.startswith("<") and node.endswith(">")) or URIRef(node[1:-1]) in focus:
+            return True
+    return False
+
+
 def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph) -> ValidationResult:
     """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
     build hands over what becomes out/ysv.nt)."""
@@ -560,14 +626,13 @@ class Background:
     also runs the graph-wide rules (graph_wide=True). Falls back to validating in the foreground (when result()
     is called) where fork is unavailable or unsafe (other threads running), or when jobs is 0.
 
-    The build starts one for the source documents as soon as they are mapped (only=their names,
-    graph_wide=False), and one for the dataset description once that is written; it has the graph-wide rules
-    checked by a helper process on the N-Triples (check_graph_wide_ntriples). graph_wide=True is for callers
-    that want everything from one object (validate_dataset)."""
+    The build (through confirm) makes one for the batches home to the nodes the whole-graph screen found results
+    about (flagged=those nodes, graph_wide=False: a helper process has checked the graph-wide rules). Given no
+    flagged nodes, it validates every batch, each through a screen of its own first."""
 
     def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
                  documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), only: set | None = None,
-                 graph_wide: bool = True):
+                 graph_wide: bool = True, flagged: set | None = None):
         import multiprocessing as mp
         import threading
         import time
@@ -578,6 +643,8 @@ class Background:
         self.constraints = graph_wide_constraints(shapes)
         self.document_shapes = document_shapes(shapes)
         self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
+        if flagged is not None:  # only the batches home to a node the whole-graph screen found results about
+            self.batches = [b for b in self.batches if _suspect(b.focus, flagged)]
         self.digest = shapes_digest(shapes)
         self.validated = 0  # batches validated rather than taken from the cache: known after result()
         self.by_pyshacl = 0  # of those, the batches pyshacl validated (the screen found a result, or none ran)
@@ -668,6 +735,39 @@ def _child(batches, shapes, graphs, constraints, full_shapes, cache, digest, con
 
 
 def validate_dataset(graphs: dict, shapes: Graph, jobs: int = 0, cache: Path | None = None,
-                     documents_per_batch: int = BATCH_DOCUMENTS) -> ValidationResult:
-    """Validate named graphs the way the build does (in batches, graph-wide rules apart)."""
-    return Background(graphs, shapes, jobs, cache, documents_per_batch).result()[0]
+                     documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> ValidationResult:
+    """Validate named graphs the way the build does: the whole graph through the graph-wide rules and the
+    screen (screen_and_check), then pyshacl on the batches home to the nodes the screen found results about."""
+    from .writing import ntriples
+
+    screened = screen_and_check(ntriples({t for graph in graphs.values() for t in graph}), shapes, cache)
+    return confirm(graphs, shapes, screened, jobs, cache, documents_per_batch, alone)[0].result
+
+
+@dataclass
+class Confirmed:
+    result: ValidationResult
+    batches: int = 0  # batches pyshacl was given
+    validated: int = 0  # of those, not taken from the cache
+    keys: set = field(default_factory=set)  # their cache keys
+
+
+def confirm(graphs: dict, shapes: Graph, screened: Screened, jobs: int = 0, cache: Path | None = None,
+            documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> tuple[Confirmed, float]:
+    """The full result, from what the whole-graph checks found: if the screen found nothing, the graph-wide
+    rules' result; otherwise pyshacl validates the batches home to the nodes it flagged (all of them if no
+    screen ran), in `jobs` processes, with the cache, and says exactly what is wrong. Returns it and the time
+    the validating processes took."""
+    if screened.flagged is not None and not screened.flagged:
+        return Confirmed(screened.graph_wide), 0.0
+    flagged = set(screened.flagged) if screened.flagged is not None else None
+    batches = Background(graphs, shapes, jobs, cache, documents_per_batch, alone, graph_wide=False,
+                         flagged=flagged)
+    documents, seconds = batches.result()
+    parts = [documents, screened.graph_wide]
+    homed = set().union(*(b.focus for b in batches.batches)) if batches.batches else set()
+    unhomed = {URIRef(n[1:-1]) for n in flagged or () if n.startswith("<") and URIRef(n[1:-1]) not in homed}
+    if unhomed:  # flagged nodes no batch is home to (a sh:targetNode with no triples): the whole graph, for them
+        whole = {t for graph in graphs.values() for t in graph}
+        parts.append(keep_focus(validate(whole, document_shapes(shapes)), unhomed))
+    return Confirmed(merge(parts), len(batches.batches), batches.validated, batches.keys), seconds
