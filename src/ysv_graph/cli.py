@@ -162,12 +162,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out", help="output folder (default: out)")
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="validating processes (default: the number of cores); the main process renders the files "
-                        "meanwhile, with two small helper processes. 0: no other processes (the main process "
-                        "validates after rendering)")
+                   help="processes that parse the YAML of a big corpus, and that run pyshacl on the batches the "
+                        "validation screen flags (default: the number of cores). Three small helper processes "
+                        "also make the Turtle and JSON-LD and check the whole graph while the main process "
+                        "writes. 0: no other processes but the screen's")
     b.add_argument("--cache", default=None, metavar="DIR",
-                   help="where to keep validation results of unchanged documents for the next build "
-                        "(default: .ysv-cache beside the output folder)")
+                   help="where to keep the validation screen's answer for the graph and pyshacl's results for "
+                        "flagged batches, for the next build (default: .ysv-cache beside the output folder)")
     b.add_argument("--no-cache", action="store_true", help="validate everything, and keep nothing")
     b.add_argument("--no-site", action="store_true",
                    help="skip the static HTML pages (out/site/); the server renders the same pages on request")

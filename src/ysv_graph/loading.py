@@ -290,12 +290,13 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load(data_dir: Path) -> Curated:
+def load(data_dir: Path, processes: int | None = None) -> Curated:
     """Read every folder under data_dir; raise DataErrors listing every mistake found.
 
     The folders are parsed independently (in parallel processes for a big corpus, see _parse_folders), then put
     together here in folder order, which is where ids defined twice are found, so the outcome and the order of
-    the errors do not depend on how the parsing was shared out."""
+    the errors do not depend on how the parsing was shared out. processes: how many may parse (default: one a
+    core; 0 or 1: this process only)."""
     data_dir = Path(data_dir)
     errors: list[DataError] = []
     if not data_dir.is_dir():
@@ -307,7 +308,7 @@ def load(data_dir: Path) -> Curated:
     dataset = _load_dataset(data_dir, errors)
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     hashes: dict[str, str] = {}
-    for folder, (events, folder_hashes) in zip(folders, _parse_folders(folders, data_dir)):
+    for folder, (events, folder_hashes) in zip(folders, _parse_folders(folders, data_dir, processes)):
         hashes.update(folder_hashes)
         for event in events:
             if event[0] == "error":
@@ -349,14 +350,14 @@ def load(data_dir: Path) -> Curated:
 PARALLEL_FOLDERS = 200
 
 
-def _parse_folders(folders: list[Path], data_dir: Path) -> list:
-    """_parse_folder for every folder, in order: shared across processes (one a core) when there are many
-    folders and forking is safe here (no other threads), else in this process."""
+def _parse_folders(folders: list[Path], data_dir: Path, processes: int | None = None) -> list:
+    """_parse_folder for every folder, in order: shared across processes (default: one a core) when there are
+    many folders and forking is safe here (no other threads), else in this process."""
     import multiprocessing as mp
     import os
     import threading
 
-    processes = os.cpu_count() or 1
+    processes = processes if processes is not None else (os.cpu_count() or 1)
     if (len(folders) < PARALLEL_FOLDERS or processes < 2 or "fork" not in mp.get_all_start_methods()
             or threading.active_count() > 1):
         return [_parse_folder(folder, data_dir) for folder in folders]
