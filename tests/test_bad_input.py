@@ -43,6 +43,11 @@ CASES = {
         "figures:\n  - id: fig-test\n    label: A test figure\n    value: 3\n    unit: furlongs\n",
         r"5: unit: 'furlongs' is not one of:"),
 }
+# the validation screen (shacl) does not check the lexical form of xsd:gYear; the loader keeps every gYear well
+# formed (a VRU's funded_from is the only one)
+CASES["a year that is not four digits"] = (
+    "vrus:\n  - id: vru-test\n    name: Test VRU\n    area: E23000001\n    funded_from: 20199\n",
+    r"5: funded_from: '20199' is not a year such as 2019")
 CASES["more named areas than stated"] = (
     "inspections:\n  - id: test-inspection\n    title: T\n    carried_out_by: [hmicfrs]\n    areas_inspected: 1\n"
     "    inspected_areas: [E23000001, E23000002]\n    inspected_areas_status: complete\n",
