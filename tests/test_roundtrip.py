@@ -140,3 +140,16 @@ def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
         ours = writing._sorted_graph_lines(converter, graph)
         theirs = sorted(ox.serialize(writing.Converter().triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines())
         assert ours == theirs
+
+
+def test_our_json_writer_writes_what_json_dumps_writes():
+    """jsonld._indented stands in for json.dumps(indent=2, ensure_ascii=False) (its pure-Python encoder is slow);
+    for every kind of value, including ones compact_nodes does not make today."""
+    from ysv_graph import jsonld as ysv_jsonld
+
+    values = [{}, [], "", {"a": []}, {"a": {}}, {"a": [1, True, None, 2.5, "x\"\u2028\n\\"]}, ["é", {"b": "c"}],
+              {"id": "x", "type": ["A", "B"], "p": {"@value": "1", "type": "xsd:date"}}, [[["deep"]]], 7]
+    for value in values:
+        parts: list = []
+        ysv_jsonld._indented(value, "    ", parts)
+        assert "".join(parts) == json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")

@@ -176,40 +176,29 @@ def _indented(value, by: str, parts: list) -> None:
 
     if isinstance(value, str):
         parts.append(quoted(value))
-    elif isinstance(value, dict):
-        if not value:
-            parts.append("{}")
-            return
-        inner = by + "  "
-        opening = "{\n" + inner
-        for key, item in value.items():
-            parts.append(opening)
-            parts.append(quoted(key))
-            parts.append(": ")
-            if isinstance(item, str):
-                parts.append(quoted(item))
-            else:
-                _indented(item, inner, parts)
-            opening = ",\n" + inner
-        parts.append("\n" + by + "}")
-    elif isinstance(value, list):
-        if not value:
-            parts.append("[]")
-            return
-        inner = by + "  "
-        opening = "[\n" + inner
-        for item in value:
-            parts.append(opening)
-            if isinstance(item, str):
-                parts.append(quoted(item))
-            else:
-                _indented(item, inner, parts)
-            opening = ",\n" + inner
-        parts.append("\n" + by + "]")
-    else:  # numbers, booleans, null: compact_nodes makes none, but json.dumps knows how
+        return
+    is_object = isinstance(value, dict)
+    if not (is_object or isinstance(value, list)):  # numbers, booleans, null: compact_nodes makes none
         import json
 
         parts.append(json.dumps(value, ensure_ascii=False))
+        return
+    if not value:
+        parts.append("{}" if is_object else "[]")
+        return
+    inner = by + "  "
+    separator = ("{\n" if is_object else "[\n") + inner
+    for key, item in (value.items() if is_object else ((None, item) for item in value)):
+        parts.append(separator)
+        if key is not None:
+            parts.append(quoted(key))
+            parts.append(": ")
+        if isinstance(item, str):
+            parts.append(quoted(item))
+        else:
+            _indented(item, inner, parts)
+        separator = ",\n" + inner
+    parts.append("\n" + by + ("}" if is_object else "]"))
 
 
 def _object_order(o) -> tuple:
