@@ -635,9 +635,7 @@ class Background:
                  graph_wide: bool = True, flagged: set | None = None):
         import multiprocessing as mp
         import threading
-        import time
 
-        start = time.perf_counter()
         self.cache = Cache(cache)
         self.shapes = shapes
         self.constraints = graph_wide_constraints(shapes)
@@ -651,7 +649,6 @@ class Background:
         self.keys: set[str] = set()  # the cache keys of the batches: known after result()
         self.graphs = graphs if graph_wide else None
         self.children: list = []
-        self.planning_seconds = time.perf_counter() - start
         if jobs > 0 and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
             ctx = mp.get_context("fork")
             shares: list[list[Batch]] = [[] for _ in range(jobs)]

@@ -101,12 +101,6 @@ def canonical_turtle(graph, prefixes: dict[str, str]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
 
 
-def _sorted_lines(data: bytes, unique: bool = True) -> bytes:
-    lines = data.splitlines()
-    lines = sorted(set(lines)) if unique else sorted(lines)
-    return b"\n".join(lines) + b"\n" if lines else b""
-
-
 def _namespaces_used(iris: set, prefixes: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
 
