@@ -97,7 +97,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
 
     stage("reason")
     ontology = load_ontology(base)
-    entailments = reasoning.reason(ontology, asserted)
+    entailments = reasoning.reason(ontology, asserted, cache)
     done("reason")
 
     stage("describe")

@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
@@ -83,6 +82,8 @@ def validate(data, shapes: Graph) -> ValidationResult:
     """Validate data (a graph, or any iterable of triples) against the shapes."""
     ours = not isinstance(data, Graph)
     data = as_graph(data)
+    from pyshacl import validate as pyshacl_validate  # imported when first used: in the build, by a helper
+
     conforms, report, text = pyshacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, abort_on_first=False,
         inplace=ours,  # a graph made here need not be copied first (no rules or inference change it)
