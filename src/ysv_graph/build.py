@@ -141,8 +141,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     if helpers[2] is not None:
         helpers[2].close()
     confirm_start = time.perf_counter()
-    confirmed, _seconds = validation.confirm(dict(mapped.graphs), shapes, screened, processes, cache,
-                                             alone=(metadata,))
+    confirmed = validation.confirm(dict(mapped.graphs), shapes, screened, processes, cache,
+                                   alone=(metadata,))
     confirm_seconds = time.perf_counter() - confirm_start
     result = confirmed.result
     # what the cache holds for batches no longer in the data will not be asked for again

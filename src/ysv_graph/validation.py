@@ -266,12 +266,7 @@ class Screen:
         """True if the screen finds no result about the batch's own (focus) nodes. A result about a blank node
         or a literal counts, whatever node it is about (context is only ever IRIs)."""
         nodes = self.focus_nodes(ntriples)
-        if nodes is None:
-            return False
-        for node in nodes:
-            if not (node.startswith("<") and node.endswith(">")) or URIRef(node[1:-1]) in focus:
-                return False
-        return True
+        return nodes is not None and not _suspect(focus, nodes)
 
     def close(self) -> None:
         if self.process is None:
@@ -444,12 +439,10 @@ def shapes_digest(shapes: Graph) -> str:
     return digest.hexdigest()
 
 
-def batch_key(batch: Batch, digest: str, converter, ntriples: bytes | None = None) -> str:
-    """The cache key of a batch: its sorted N-Triples (given, or made here), its focus nodes and the shapes."""
-    from .writing import ntriples as sorted_ntriples
-
+def batch_key(batch: Batch, digest: str, ntriples: bytes) -> str:
+    """The cache key of a batch: its sorted N-Triples, its focus nodes and the shapes."""
     h = hashlib.sha256(digest.encode())
-    h.update(ntriples if ntriples is not None else sorted_ntriples(batch.triples, converter))
+    h.update(ntriples)
     h.update("\n".join(sorted(str(n) for n in batch.focus)).encode())
     return h.hexdigest()
 
@@ -538,7 +531,7 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
     return Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
 
 
-def _suspect(focus: set, flagged: set) -> bool:
+def _suspect(focus: set, flagged) -> bool:
     """Does a batch with these focus nodes hold a node in flagged (N-Triples syntax)? A flagged blank node or
     literal could be anywhere, so it makes every batch suspect."""
     for node in flagged:
@@ -603,7 +596,7 @@ def _validate_batches(batches: list[Batch], shapes: Graph, cache: "Cache", diges
     out = []
     for batch in batches:
         batch_nt = ntriples(batch.triples, converter)
-        key = batch_key(batch, digest, converter, batch_nt)
+        key = batch_key(batch, digest, batch_nt)
         hit = cache.get(key)
         if hit is not None:
             out.append((key, False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
@@ -739,7 +732,7 @@ def validate_dataset(graphs: dict, shapes: Graph, jobs: int = 0, cache: Path | N
     from .writing import ntriples
 
     screened = screen_and_check(ntriples({t for graph in graphs.values() for t in graph}), shapes, cache)
-    return confirm(graphs, shapes, screened, jobs, cache, documents_per_batch, alone)[0].result
+    return confirm(graphs, shapes, screened, jobs, cache, documents_per_batch, alone).result
 
 
 @dataclass
@@ -751,21 +744,20 @@ class Confirmed:
 
 
 def confirm(graphs: dict, shapes: Graph, screened: Screened, jobs: int = 0, cache: Path | None = None,
-            documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> tuple[Confirmed, float]:
+            documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = ()) -> Confirmed:
     """The full result, from what the whole-graph checks found: if the screen found nothing, the graph-wide
     rules' result; otherwise pyshacl validates the batches home to the nodes it flagged (all of them if no
-    screen ran), in `jobs` processes, with the cache, and says exactly what is wrong. Returns it and the time
-    the validating processes took."""
+    screen ran), in `jobs` processes, with the cache, and says exactly what is wrong."""
     if screened.flagged is not None and not screened.flagged:
-        return Confirmed(screened.graph_wide), 0.0
+        return Confirmed(screened.graph_wide)
     flagged = set(screened.flagged) if screened.flagged is not None else None
     batches = Background(graphs, shapes, jobs, cache, documents_per_batch, alone, graph_wide=False,
                          flagged=flagged)
-    documents, seconds = batches.result()
+    documents, _seconds = batches.result()
     parts = [documents, screened.graph_wide]
     homed = set().union(*(b.focus for b in batches.batches)) if batches.batches else set()
     unhomed = {URIRef(n[1:-1]) for n in flagged or () if n.startswith("<") and URIRef(n[1:-1]) not in homed}
     if unhomed:  # flagged nodes no batch is home to (a sh:targetNode with no triples): the whole graph, for them
         whole = {t for graph in graphs.values() for t in graph}
         parts.append(keep_focus(validate(whole, document_shapes(shapes)), unhomed))
-    return Confirmed(merge(parts), len(batches.batches), batches.validated, batches.keys), seconds
+    return Confirmed(merge(parts), len(batches.batches), batches.validated, batches.keys)
