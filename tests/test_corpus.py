@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 
 import pytest
@@ -163,23 +164,25 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     assert sorted((cache / "validation").glob("*.pickle")) == pickles
 
 
-LOAD_BOTH_WAYS = """
-import json, sys, threading
-from pathlib import Path
-from ysv_graph import loading
-
-def loaded(curated):
+def _loaded(curated) -> str:
     return repr(([(k, s.values, str(s.path), s.display, s.lines) for k, s in curated.sources.items()],
                  [(kind, [(r.key, r.values, r.source, str(r.path), r.line, r.lines, r.display)
                           for r in records.values()]) for kind, records in curated.records.items()],
                  curated.files, curated.dataset))
 
+
+LOAD_BOTH_WAYS = """
+import json, sys, threading
+from pathlib import Path
+from ysv_graph import loading
+
+""" + inspect.getsource(_loaded) + """
 assert threading.active_count() == 1  # else load() would not fork, and this would compare one process twice
 out = []
 for threshold in (10**9, 1):  # one process, then the pool
     loading.PARALLEL_FOLDERS = threshold
     try:
-        out.append(["loaded", loaded(loading.load(Path(sys.argv[1])))])
+        out.append(["loaded", _loaded(loading.load(Path(sys.argv[1])))])
     except loading.DataErrors as exc:
         out.append(["errors", [str(e) for e in exc.errors]])
 print(json.dumps(out))
@@ -217,3 +220,68 @@ def test_parsing_in_parallel_loads_exactly_what_one_process_loads(corpora, tmp_p
     assert sequential[0] == "errors" and len(sequential[1]) >= 3
     assert any("already defined" in line for line in sequential[1])
     assert sequential == parallel
+
+
+
+def _load_or_errors(data: Path, cache: Path | None) -> str:
+    from ysv_graph import loading
+    try:
+        return _loaded(loading.load(data, 0, cache))
+    except loading.DataErrors as exc:
+        return "\n".join(str(e) for e in exc.errors)
+
+
+def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(corpora, tmp_path, monkeypatch):
+    """loading.ParseCache: a folder whose files are unchanged is not parsed again, and what the cache gives is
+    exactly what parsing gives, records, checksums and errors alike, whatever was changed, moved or damaged."""
+    import shutil
+
+    from ysv_graph import loading
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(corpora[3], data)
+    folders = sorted(p.name for p in data.iterdir() if p.is_dir())
+    parsed: list[str] = []
+    parse = loading._parse_folder
+    monkeypatch.setattr(loading, "_parse_folder", lambda folder, root: parsed.append(folder.name) or parse(folder, root))
+
+    def load_twice() -> str:
+        """Loaded through the cache; checked against a load without it."""
+        parsed.clear()
+        through_cache = _load_or_errors(data, cache)
+        fresh_parsed = list(parsed)
+        assert through_cache == _load_or_errors(data, None)
+        parsed[:] = fresh_parsed
+        return through_cache
+
+    first = load_twice()
+    assert first.startswith("([") and parsed == folders
+    assert load_twice() == first and parsed == []
+    assert len(list((cache / "load").glob("*.pickle"))) == len(folders)
+
+    report = data / "synthetic-report-0002"
+    edited = sorted(report.glob("*.yaml"))[-1]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert load_twice() != first and parsed == ["synthetic-report-0002"]  # its checksum changed, nothing else
+    (report / "zz-broken.yaml").write_text("sections: [\n", encoding="utf-8")
+    broken = load_twice()
+    assert "zz-broken.yaml" in broken and parsed == ["synthetic-report-0002"]
+    assert load_twice() == broken and parsed == []  # the errors come back from the cache, the same
+    (report / "zz-broken.yaml").unlink()
+    (data / "zz-extra").mkdir()
+    shutil.copy(report / "source.yaml", data / "zz-extra" / "source.yaml")
+    assert load_twice().startswith("([") and parsed == ["synthetic-report-0002", "zz-extra"]
+    shutil.rmtree(data / "zz-extra")
+    assert load_twice().startswith("([") and parsed == []
+    assert len(list((cache / "load").glob("*.pickle"))) == len(folders)  # entries of changed or gone folders pruned
+
+    entry = sorted((cache / "load").glob("*.pickle"))[0]
+    entry.write_bytes(b"not a pickle")
+    load_twice()
+    assert len(parsed) == 1  # the damaged entry's folder, parsed again
+
+    moved = tmp_path / "moved"
+    data.rename(moved)
+    data = moved  # files are named by where the data folder is: a moved folder is parsed again
+    assert load_twice().count(str(moved)) > 0 and sorted(parsed) == sorted(p.name for p in moved.iterdir()
+                                                                             if p.is_dir())

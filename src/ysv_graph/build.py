@@ -87,7 +87,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         timings[name] = time.perf_counter() - timings[name]
 
     stage("load")
-    curated = loading.load(Path(data_dir), jobs)
+    curated = loading.load(Path(data_dir), jobs, cache)
     done("load")
 
     stage("map")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,13 +291,14 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load(data_dir: Path, processes: int | None = None) -> Curated:
+def load(data_dir: Path, processes: int | None = None, cache: Path | None = None) -> Curated:
     """Read every folder under data_dir; raise DataErrors listing every mistake found.
 
     The folders are parsed independently (in parallel processes for a big corpus, see _parse_folders), then put
     together here in folder order, which is where ids defined twice are found, so the outcome and the order of
     the errors do not depend on how the parsing was shared out. processes: how many may parse (default: one a
-    core; 0 or 1: this process only)."""
+    core; 0 or 1: this process only). cache: the build cache folder; a folder whose files have not changed since
+    the last build is not parsed again (see ParseCache); the checks across folders always run."""
     data_dir = Path(data_dir)
     errors: list[DataError] = []
     if not data_dir.is_dir():
@@ -308,7 +310,7 @@ def load(data_dir: Path, processes: int | None = None) -> Curated:
     dataset = _load_dataset(data_dir, errors)
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     hashes: dict[str, str] = {}
-    for folder, (events, folder_hashes) in zip(folders, _parse_folders(folders, data_dir, processes)):
+    for folder, (events, folder_hashes) in zip(folders, ParseCache(cache).parse(folders, data_dir, processes)):
         hashes.update(folder_hashes)
         for event in events:
             if event[0] == "error":
@@ -364,6 +366,74 @@ def _parse_folders(folders: list[Path], data_dir: Path, processes: int | None = 
     with mp.get_context("fork").Pool(processes) as pool:
         return pool.starmap(_parse_folder, [(folder, data_dir) for folder in folders],
                             chunksize=max(1, len(folders) // (processes * 16)))
+
+
+class ParseCache:
+    """What _parse_folder made of each folder, kept between builds in <cache>/load/ under a hash of everything
+    its answer depends on: the folder's path and the names and bytes of its files, the path of the data folder
+    (the events name files by it), and the loader's own code and YAML library (so a changed check parses
+    again). Reading and hashing the files is a tenth of parsing them. Entries of folders that are no longer
+    there, or have changed, are deleted at each load; a damaged entry is parsed again rather than trusted."""
+
+    def __init__(self, cache: Path | None):
+        self.folder = Path(cache) / "load" if cache is not None else None
+
+    def parse(self, folders: list[Path], data_dir: Path, processes: int | None = None) -> list[tuple[list, dict]]:
+        if self.folder is None:
+            return _parse_folders(folders, data_dir, processes)
+        code = _loader_digest(data_dir)
+        keys = [_folder_key(folder, code) for folder in folders]
+        results: list = [self._get(key) for key in keys]
+        missing = [i for i, result in enumerate(results) if result is None]
+        for i, result in zip(missing, _parse_folders([folders[i] for i in missing], data_dir, processes)):
+            results[i] = result
+            self._put(keys[i], result)
+        self._prune(set(keys))
+        return results
+
+    def _get(self, key: str) -> tuple[list, dict] | None:
+        try:
+            result = pickle.loads((self.folder / f"{key}.pickle").read_bytes())  # type: ignore[operator]
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+            return None
+        return result if isinstance(result, tuple) and len(result) == 2 else None
+
+    def _put(self, key: str, result: tuple[list, dict]) -> None:
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".{key}.tmp"
+        temporary.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.replace(self.folder / f"{key}.pickle")
+
+    def _prune(self, keep: set[str]) -> None:
+        assert self.folder is not None
+        if self.folder.is_dir():
+            for path in self.folder.glob("*.pickle"):
+                if path.stem not in keep:
+                    path.unlink(missing_ok=True)
+
+
+def _loader_digest(data_dir: Path) -> bytes:
+    """What every folder's parse depends on besides the folder itself."""
+    digest = hashlib.sha256()
+    for part in (Path(__file__), Path(__file__).with_name("schema.py")):
+        digest.update(part.read_bytes())
+    digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{data_dir}\0".encode())
+    return digest.digest()
+
+
+def _folder_key(folder: Path, code: bytes) -> str:
+    """The key of one folder's parse: its name, and the name of everything in it with the bytes of its files."""
+    digest = hashlib.sha256(code)
+    digest.update(folder.name.encode() + b"\0")
+    for path in sorted(folder.iterdir()):
+        digest.update(path.name.encode() + b"\0")
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            digest.update(b"not a file")
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _parse_folder(folder: Path, data_dir: Path) -> tuple[list, dict]:
