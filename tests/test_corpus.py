@@ -243,7 +243,8 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
     folders = sorted(p.name for p in data.iterdir() if p.is_dir())
     parsed: list[str] = []
     parse = loading._parse_folder
-    monkeypatch.setattr(loading, "_parse_folder", lambda folder, root: parsed.append(folder.name) or parse(folder, root))
+    monkeypatch.setattr(loading, "_parse_folder",
+                        lambda folder, root: parsed.append(folder.name) or parse(folder, root))
 
     def load_twice() -> str:
         """Loaded through the cache; checked against a load without it."""

@@ -153,3 +153,19 @@ def test_our_json_writer_writes_what_json_dumps_writes():
         parts: list = []
         ysv_jsonld._indented(value, "    ", parts)
         assert "".join(parts) == json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+
+def test_namespaces_used_are_those_that_begin_an_iri():
+    """writing._namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
+    definition on awkward cases: a namespace that is itself an IRI, namespaces that begin one another, one
+    that sorts between IRIs without beginning any, and one past them all."""
+    from ysv_graph.writing import _namespaces_used
+
+    iris = {"http://a.example/ns#", "http://a.example/ns#x", "http://a.example/other/y", "http://b.example/z"}
+    prefixes = {"ns": "http://a.example/ns#", "a": "http://a.example/", "o": "http://a.example/other/",
+                "gap": "http://a.example/p", "none": "http://c.example/", "zz": "http://b.example/z/",
+                "b": "http://b.example/"}
+    plain = {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
+    assert _namespaces_used(iris, prefixes) == plain
+    assert list(plain) == ["ns", "a", "o", "b"]  # in the order given
+    assert _namespaces_used(set(), prefixes) == {}

@@ -275,15 +275,19 @@ def _temporal(g, ds: URIRef, dates: list, base: Base) -> None:
 
 
 def checksums(files: dict[str, bytes]) -> dict[str, tuple[int, str]]:
+    """Each file's size and sha256, hashed in threads (hashlib lets go of the GIL for big buffers)."""
     import hashlib
+    from concurrent.futures import ThreadPoolExecutor
 
-    return {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = pool.map(lambda data: hashlib.sha256(data).hexdigest(), files.values())
+        return {name: (len(data), digest) for (name, data), digest in zip(files.items(), digests)}
 
 
-def catalogue(metadata, files: dict[str, bytes], base: Base) -> set:
-    """The metadata graph plus each distribution's byte size and checksum (for out/catalog.ttl)."""
+def catalogue(metadata, sums: dict[str, tuple[int, str]], base: Base) -> set:
+    """The metadata graph plus each distribution's byte size and checksum (sums: see checksums()), for
+    out/catalog.ttl."""
     out = set(metadata)
-    sums = checksums(files)
     for dist in DISTRIBUTIONS:
         if dist.file not in sums:
             continue

@@ -6,8 +6,8 @@ input gives the same bytes whatever PYTHONHASHSEED is); triples are sorted befor
 """
 from __future__ import annotations
 
+import bisect
 import gzip
-import hashlib
 import json
 import shutil
 import tempfile
@@ -81,9 +81,10 @@ def _sorted_for_turtle(triples: list) -> list:
                                           str(t.object)))
 
 
-def turtle(graph, prefixes: dict[str, str], converter: Converter | None = None) -> bytes:
-    triples = (converter or Converter()).triples(graph)
-    used = _used_prefixes_ox(triples, prefixes)
+def turtle(graph, prefixes: dict[str, str]) -> bytes:
+    converter = Converter()
+    triples = converter.triples(graph)
+    used = _namespaces_used(_iris(converter.terms.values()), prefixes)  # from the distinct terms, seen once each
     return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
 
 
@@ -101,8 +102,27 @@ def canonical_turtle(graph, prefixes: dict[str, str]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
 
 
+def _iris(terms) -> set[str]:
+    """The IRIs among pyoxigraph terms, and the datatypes of the literals."""
+    iris = set()
+    for term in terms:
+        if isinstance(term, ox.NamedNode):
+            iris.add(term.value)
+        elif isinstance(term, ox.Literal):
+            iris.add(term.datatype.value)
+    return iris
+
+
 def _namespaces_used(iris: set, prefixes: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
+    """The prefixes whose namespace begins one of the IRIs. In the sorted IRIs, those that begin with a
+    namespace come together, first among those not less than it, so one bisection a prefix finds them."""
+    ordered = sorted(iris)
+    used = {}
+    for name, namespace in prefixes.items():
+        i = bisect.bisect_left(ordered, namespace)
+        if i < len(ordered) and ordered[i].startswith(namespace):
+            used[name] = namespace
+    return used
 
 
 def _used_prefixes(graph, prefixes: dict[str, str]) -> dict[str, str]:
@@ -113,17 +133,6 @@ def _used_prefixes(graph, prefixes: dict[str, str]) -> dict[str, str]:
                 iris.add(str(t))
             elif isinstance(t, Literal) and t.datatype:
                 iris.add(str(t.datatype))
-    return _namespaces_used(iris, prefixes)
-
-
-def _used_prefixes_ox(triples: list, prefixes: dict[str, str]) -> dict[str, str]:
-    iris = set()
-    for t in triples:
-        for term in (t.subject, t.predicate, t.object):
-            if isinstance(term, ox.NamedNode):
-                iris.add(term.value)
-            elif isinstance(term, ox.Literal):
-                iris.add(term.datatype.value)
     return _namespaces_used(iris, prefixes)
 
 
@@ -174,12 +183,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     names = sorted(outputs.graphs, key=str)
     asserted_names = [name for name in names if name not in outputs.derived]
     lines_of = {name: _sorted_graph_lines(converter, outputs.graphs[name]) for name in asserted_names}
-    iris = set()
-    for term in converter.terms.values():  # every distinct term of the asserted data
-        if isinstance(term, ox.NamedNode):
-            iris.add(term.value)
-        elif isinstance(term, ox.Literal):
-            iris.add(term.datatype.value)
+    iris = _iris(converter.terms.values())  # of every distinct term of the asserted data
     lap("asserted graphs to N-Triples")
     distinct: set = set()
     for name in asserted_names:
@@ -327,18 +331,20 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str
     shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **outputs.base.prefixes(),
                       "ysvsh": outputs.base.iri + "def/shapes/"}
     files["validation.ttl"] = canonical_turtle(report, _used_prefixes(report, shacl_prefixes))
+    sums = describing.checksums(files)  # each file hashed once, for the catalogue and the manifest
     if outputs.metadata_graph is not None:
-        catalogue = describing.catalogue(outputs.graphs[outputs.metadata_graph], files, outputs.base)
+        catalogue = describing.catalogue(outputs.graphs[outputs.metadata_graph], sums, outputs.base)
         files["catalog.ttl"] = turtle(catalogue, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES)
+        sums.update(describing.checksums({"catalog.ttl": files["catalog.ttl"]}))
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
         "base": outputs.base.iri,
         "graphs": {str(name): len(graph) for name, graph in sorted(outputs.graphs.items())},
         "files": {
-            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            name: {"bytes": sums[name][0], "sha256": sums[name][1],
                    **({"triples": _count(name, outputs, report)} if _count(name, outputs, report) is not None
                       else {})}
-            for name, data in sorted(files.items())
+            for name in sorted(files)
         },
     }
     files["manifest.json"] = _json(manifest)
