@@ -132,7 +132,7 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     code, first = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, first
     assert _count(first, "screened (not cached)") == 1 and _count(first, "batches for pyshacl") == 0
-    assert len(list((cache / "screen").glob("*.json"))) == 1
+    assert len(list((cache / "screen").glob("*.pickle"))) == 1
     assert len(list((cache / "ontology").glob("*.pickle"))) == 1  # owlrl's closure of the ontology
     code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0 and _count(again, "screened (not cached)") == 0
@@ -143,7 +143,7 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     code, edited = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, edited
     assert _count(edited, "screened (not cached)") == 1
-    assert len(list((cache / "screen").glob("*.json"))) == 1  # the answer for the graph as it was is gone
+    assert len(list((cache / "screen").glob("*.pickle"))) == 1  # the answer for the graph as it was is gone
     code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
     assert code == 0, scratch
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")

@@ -477,3 +477,36 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
                          cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "conforms True 4"
+
+
+def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_path, monkeypatch):
+    """screen_and_check keeps the graph-wide rules' result and the screen's answer together, under a hash of
+    the N-Triples and the shapes: the same graph again is not checked again and gets the same answers, failing
+    ones included; another graph is checked afresh."""
+    from ysv_graph.writing import Converter, ntriples
+
+    data = ntriples(built.asserted, Converter())
+    # a subject with no dct:source breaks a graph-wide rule
+    orphan = b'<https://w3id.org/ysv/id/finding/orphan> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .\n'
+    broken = data + orphan
+    answers = {}
+    for name, graph in (("clean", data), ("broken", broken)):
+        answers[name] = validation.screen_and_check(graph, shapes, tmp_path)
+        assert not answers[name].cached
+    assert answers["clean"].graph_wide.conforms and answers["clean"].flagged == []
+    assert not answers["broken"].graph_wide.conforms
+    assert any("finding/orphan" in v.message for v in answers["broken"].graph_wide.violations)
+    assert len(list((tmp_path / "screen").glob("*.pickle"))) == 1  # one graph's answer is kept
+
+    def not_again(*args):
+        raise AssertionError("the checks ran again on a graph whose answer is cached")
+
+    monkeypatch.setattr(validation, "check_graph_wide_ntriples", not_again)
+    monkeypatch.setattr(validation.Screen, "start", classmethod(not_again))
+    again = validation.screen_and_check(broken, shapes, tmp_path)
+    assert again.cached and again.flagged == answers["broken"].flagged
+    assert again.graph_wide.conforms is False
+    assert again.graph_wide.violations == answers["broken"].graph_wide.violations
+    assert len(again.graph_wide.report) == len(answers["broken"].graph_wide.report)
+    with pytest.raises(AssertionError, match="ran again"):
+        validation.screen_and_check(data, shapes, tmp_path)  # the clean graph's answer was replaced
