@@ -1,6 +1,7 @@
 """The synthetic corpus generator (benchmarks/corpus.py): reproducible, valid, and growing linearly."""
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import inspect
 from pathlib import Path
@@ -286,3 +287,78 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
     data = moved  # files are named by where the data folder is: a moved folder is parsed again
     assert load_twice().count(str(moved)) > 0 and sorted(parsed) == sorted(p.name for p in moved.iterdir()
                                                                              if p.is_dir())
+
+
+def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remakes_only_what_changed(
+        builds, tmp_path):
+    """writing._turtle and _json_ld cut the sorted N-Triples into runs of subjects and render each on its own
+    (RenderCache keeps them between builds). Put together, they must be exactly what pyoxigraph's Turtle writer
+    and jsonld.dumps make of the whole graph; after an edit, only the runs holding changed subjects are made
+    again, and the result is again exactly that of the whole."""
+    import pyoxigraph as ox
+
+    from ysv_graph import jsonld, writing
+
+    base = Base()
+    ttl_prefixes, json_prefixes = base.prefixes(per_kind=True), base.prefixes()
+
+    def reference(nt: bytes) -> tuple[bytes, bytes]:
+        lines = nt.replace(writing.TYPE_PREDICATE, writing.TYPE_MARKER).splitlines()
+        lines.sort()
+        ordered = writing._joined(lines).replace(writing.TYPE_MARKER, writing.TYPE_PREDICATE)
+        turtle = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
+                              prefixes=ttl_prefixes)
+        return turtle, jsonld.dumps(nt, jsonld.build_context(jsonld.read(nt), json_prefixes))
+
+    nt = builds[3].files["ysv.nt"]
+    path = tmp_path / "ysv.nt"
+    path.write_bytes(nt)
+    turtle, json_ld = reference(nt)
+    runs = len(writing._runs(nt.splitlines()))
+    assert runs > 20  # enough runs that keeping them matters
+    for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # without a cache; filling it; from it
+        made_turtle = writing._turtle(str(path), ttl_prefixes, cache)
+        made_json = writing._json_ld(str(path), json_prefixes, cache)
+        assert made_turtle[0] == turtle and made_json[1] == json_ld
+        assert gzip.decompress(made_turtle[1]) == turtle
+    assert made_turtle[2] == 0 and made_json[2] == 0  # the last time, everything came from the cache
+
+    # an edit: one finding's description changed, one subject added (with a property no other subject has, so
+    # the JSON-LD context changes too), one subject removed
+    lines = nt.splitlines()
+    finding = next(line for line in lines if b"/id/finding/" in line.split(b" ")[0] and b"/terms/description>" in line)
+    gone = next(line for line in lines if b"/id/figure/" in line.split(b" ")[0]).split(b" ")[0]
+    edited = [line.replace(b'"@en', b' Edited."@en') if line == finding else line
+              for line in lines if not line.startswith(gone + b" ")]
+    edited.append(b'<https://w3id.org/ysv/id/finding/new> <https://w3id.org/ysv/def/brandNew> "1" .')
+    edited.sort()
+    nt2 = writing._joined(edited)
+    path.write_bytes(nt2)
+    turtle2, json_ld2 = reference(nt2)
+    assert turtle2 != turtle and json_ld2 != json_ld
+    made_turtle = writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")
+    assert made_turtle[0] == turtle2 and 1 <= made_turtle[2] <= 3  # the runs of the three subjects touched
+    made_json = writing._json_ld(str(path), json_prefixes, tmp_path / "cache")
+    assert made_json[1] == json_ld2
+    assert made_json[2] > runs  # a new context: every run's nodes made again (plus the changed runs' usage)
+
+
+def test_runs_end_where_their_subjects_say():
+    """writing._runs: whole subjects in each run, every line kept in order, and the ends of runs set by the
+    subjects alone, so adding a subject changes only the run it falls in."""
+    import zlib
+
+    from ysv_graph import writing
+
+    subjects = [f"<https://example.org/s/{i:05d}>".encode() for i in range(2000)]
+    lines = [s + b" <https://example.org/p> \"%d\" ." % k for s in subjects for k in range(3)]
+    runs = writing._runs(lines)
+    assert b"".join(runs) == writing._joined(lines)
+    for run in runs[:-1]:
+        last = run.splitlines()[-1].split(b" ")[0]
+        assert zlib.crc32(last) % writing.RUN_EVERY == 0
+        assert all(line.split(b" ")[0] != last for line in runs[runs.index(run) + 1].splitlines())
+    extra = b"<https://example.org/s/00500x> <https://example.org/p> \"x\" ."
+    again = writing._runs(sorted(lines + [extra]))
+    assert len(set(again) - set(runs)) == 1 and len(set(runs) - set(again)) == 1
+    assert 20 < len(runs) < 200  # about one run every RUN_EVERY subjects

@@ -129,8 +129,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}
+        rendered: dict[str, int] = {}
         files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts)
+                                    timings=parts, cache=cache, counts=rendered)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
@@ -173,5 +174,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "screened (not cached)": int(not screened.cached),
         "batches for pyshacl": confirmed.batches,
         "batches validated (not cached)": confirmed.validated,
+        **rendered,
     }
     return BuildResult(files, timings, counts, result, asserted, graphs)

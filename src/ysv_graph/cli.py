@@ -167,11 +167,12 @@ def parser() -> argparse.ArgumentParser:
                         "also make the Turtle and JSON-LD and check the whole graph while the main process "
                         "writes. 0: no other processes but the screen's")
     b.add_argument("--cache", default=None, metavar="DIR",
-                   help="where to keep, for the next build, each source folder's parsed records, the "
-                        "validation screen's answer for the graph, pyshacl's results for flagged batches and "
-                        "owlrl's closure of the ontology (default: .ysv-cache beside the output folder)")
+                   help="where to keep, for the next build, each source folder's parsed records, the answers "
+                        "of the whole-graph checks, pyshacl's results for flagged batches, owlrl's closure of the "
+                        "ontology and the Turtle and JSON-LD of each run of subjects (default: .ysv-cache beside "
+                        "the output folder)")
     b.add_argument("--no-cache", action="store_true",
-                   help="parse and validate everything, close the ontology again, and keep nothing")
+                   help="parse, validate and write everything afresh, close the ontology again, and keep nothing")
     b.add_argument("--no-site", action="store_true",
                    help="skip the static HTML pages (out/site/); the server renders the same pages on request")
     b.set_defaults(func=_build)

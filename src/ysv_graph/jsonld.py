@@ -39,6 +39,13 @@ XSD_STRING = str(XSD.string)
 
 def build_context(triples, prefixes: dict[str, str]) -> dict:
     """A JSON-LD 1.0 context for these triples (pyoxigraph terms)."""
+    return context_from(usage(triples), prefixes)
+
+
+def usage(triples) -> tuple[dict[str, set], set[str]]:
+    """What the context is made from: for each property, the kinds of its values ("@id", "@bnode", "@" and a
+    language, or a datatype IRI), and the classes. The usage of a graph is the union of its parts' (see
+    merged_usage), so parts of the graph can be looked at separately."""
     values: dict[str, set] = defaultdict(set)
     classes: set[str] = set()
     for t in triples:
@@ -53,7 +60,21 @@ def build_context(triples, prefixes: dict[str, str]) -> dict:
             values[p].add(f"@{o.language}" if o.language else o.datatype.value)
         else:
             values[p].add("@bnode")
+    return dict(values), classes
 
+
+def merged_usage(parts) -> tuple[dict[str, set], set[str]]:
+    values: dict[str, set] = defaultdict(set)
+    classes: set[str] = set()
+    for part_values, part_classes in parts:
+        for p, kinds in part_values.items():
+            values[p] |= kinds
+        classes |= part_classes
+    return dict(values), classes
+
+
+def context_from(used: tuple[dict[str, set], set[str]], prefixes: dict[str, str]) -> dict:
+    values, classes = used
     # names, with prefixes kept for clashes
     wanted: dict[str, list[str]] = defaultdict(list)
     for iri in sorted(set(values) | classes):
@@ -154,17 +175,31 @@ def compact(ntriples: bytes, context: dict) -> dict:
 def dumps(ntriples: bytes, context: dict) -> bytes:
     """json.dumps(compact(...), indent=2, ensure_ascii=False) + newline, as UTF-8, byte for byte, made one
     node at a time, so that neither the graph nor the compacted document is ever in memory whole."""
+    return document(context, [nodes(ntriples, context)])
+
+
+def nodes(ntriples: bytes, context: dict) -> bytes:
+    """The nodes of these N-Triples (sorted; whole subjects) as they stand in the "@graph" array of dumps(),
+    separated by commas: the document is its parts' nodes put together by document()."""
+    parts: list[str] = []
+    separator = ""
+    for node in compact_nodes(read(ntriples), context):
+        parts.append(separator)
+        _indented(node, "    ", parts)
+        separator = ",\n    "
+    return "".join(parts).encode("utf-8")
+
+
+def document(context: dict, parts: list[bytes]) -> bytes:
+    """The JSON-LD document whose "@graph" holds these parts' nodes (each from nodes()), in order."""
     import json
 
-    parts = ['{\n  "@context": ', json.dumps(context["@context"], indent=2, ensure_ascii=False).replace("\n", "\n  "),
-             ',\n  "@graph": [']
-    first = True
-    for node in compact_nodes(read(ntriples), context):
-        parts.append("\n    " if first else ",\n    ")
-        _indented(node, "    ", parts)
-        first = False
-    parts.append("]\n}\n" if first else "\n  ]\n}\n")
-    return "".join(parts).encode("utf-8")
+    head = ('{\n  "@context": ' + json.dumps(context["@context"], indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            + ',\n  "@graph": [').encode("utf-8")
+    parts = [part for part in parts if part]
+    if not parts:
+        return head + b"]\n}\n"
+    return head + b"\n    " + b",\n    ".join(parts) + b"\n  ]\n}\n"
 
 
 def _indented(value, by: str, parts: list) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import hashlib
 import json
+import pickle
+import zlib
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -153,7 +156,8 @@ TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control chara
 
 
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
-                timings: dict | None = None) -> dict[str, bytes]:
+                timings: dict | None = None, cache: Path | None = None,
+                counts: dict | None = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -165,12 +169,13 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     threads. on_ntriples, if given, is called with the scratch file's path as soon as it is written (the build
     has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
     it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
-    seconds spent on each part."""
+    seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep what they made
+    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make."""
     import time
 
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
-            return render_data(outputs, helpers, on_ntriples, Path(folder), timings)
+            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts)
     timings = {} if timings is None else timings
     clock = [time.perf_counter()]
 
@@ -199,8 +204,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         on_ntriples(nt_path)
     helpers = tuple(helpers) + (None, None)
     lap("N-Triples")
-    json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes) if helpers[0] is not None else None
-    turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes) if helpers[1] is not None else None
+    json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache) if helpers[0] is not None else None
+    turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache) if helpers[1] is not None else None
     for name in outputs.derived:
         lines_of[name] = _sorted_graph_lines(converter, outputs.graphs[name])
     del converter
@@ -212,12 +217,15 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
         compressed = pool.submit(gzip.compress, files["ysv.nq"], compresslevel=6, mtime=0)
-        files["ysv.ttl"], files["ysv.ttl.gz"] = (turtle_.result() if turtle_ is not None
-                                                 else _turtle(nt_path, turtle_prefixes))
-        files["context.jsonld"], files["ysv.jsonld"] = (
-            json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes))
+        files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made = (
+            turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache))
+        files["context.jsonld"], files["ysv.jsonld"], json_ld_made = (
+            json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache))
         files["ysv.nq.gz"] = compressed.result()
     lap("waiting for the Turtle, JSON-LD and gzip")
+    if counts is not None:
+        counts["Turtle runs written (not cached)"] = turtle_made
+        counts["JSON-LD parts made (not cached)"] = json_ld_made
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
@@ -240,21 +248,113 @@ def _joined(lines: list[bytes]) -> bytes:
     return b"\n".join(lines) + b"\n" if lines else b""
 
 
-def _turtle(ntriples_path: str, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
-    """The Turtle (and its gzip) from the sorted N-Triples: subjects in IRI order, each with rdf:type first."""
+class RenderCache:
+    """What the Turtle and JSON-LD writers made of each run of subjects (see _runs), kept between builds in
+    <cache>/render/{name}.pickle, under a hash of the run's N-Triples and of whatever else the result depends
+    on (the prefixes; the JSON-LD context). An edit changes the runs its subjects fall in; the others are not
+    rendered again. Each build keeps only what it used; a damaged file is ignored."""
+
+    def __init__(self, cache: Path | None, name: str):
+        self.path = Path(cache) / "render" / f"{name}.pickle" if cache is not None else None
+        self.old: dict = {}
+        self.new: dict = {}
+        self.made = 0  # runs rendered (not found in the cache)
+        if self.path is not None:
+            try:
+                old = pickle.loads(self.path.read_bytes())
+                self.old = old if isinstance(old, dict) else {}
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+                pass
+
+    def get(self, key: bytes, make):
+        """The value kept under key, else make() (kept for next time)."""
+        value = self.old.get(key)
+        if value is None:
+            value = make()
+            self.made += 1
+        self.new[key] = value
+        return value
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_bytes(pickle.dumps(self.new, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.replace(self.path)
+
+
+RUN_EVERY = 32  # subjects in a run, on average
+
+
+def _runs(lines: list[bytes]) -> list[bytes]:
+    """Sorted N-Triples lines (each subject's together) cut into runs of whole subjects, each joined as
+    N-Triples. A run ends after a subject whose CRC-32 is a multiple of RUN_EVERY, so where runs end depends
+    only on the subjects themselves: an edit changes the runs of the subjects it touches and no others."""
+    runs: list[bytes] = []
+    start = 0
+    subject = None
+    for i, line in enumerate(lines):
+        this = line[:line.find(b" ")]
+        if this != subject:
+            if subject is not None and zlib.crc32(subject) % RUN_EVERY == 0:
+                runs.append(_joined(lines[start:i]))
+                start = i
+            subject = this
+    if start < len(lines):
+        runs.append(_joined(lines[start:]))
+    return runs
+
+
+def _key(*parts: bytes) -> bytes:
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None) -> tuple[bytes, bytes, int]:
+    """The Turtle (and its gzip) from the sorted N-Triples: subjects in IRI order, each with rdf:type first.
+    pyoxigraph writes each run of subjects (see _runs; tests check the runs put together are what it writes for
+    the whole), unless the cache has it. Also returns how many runs were written (not found in the cache)."""
     by_subject = Path(ntriples_path).read_bytes().replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
     by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
-    ordered = _joined(by_subject).replace(TYPE_MARKER, TYPE_PREDICATE)
+    runs = _runs(by_subject)
     del by_subject
-    data = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
-                        prefixes=prefixes)
-    return data, gzip.compress(data, compresslevel=6, mtime=0)
+    # the prefix lines pyoxigraph starts every document with (it writes all it is given; none for no triples)
+    dummy = ox.NamedNode("urn:ysv-graph:dummy")
+    head = ox.serialize([ox.Triple(dummy, dummy, dummy)], format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+    head = head[:head.index(b"<urn:ysv-graph:dummy>")] if runs else b""
+    settings = json.dumps(sorted(prefixes.items())).encode()
+    kept = RenderCache(cache, "turtle")
+
+    def body(run: bytes) -> bytes:
+        text = ox.serialize(ox.parse(run.replace(TYPE_MARKER, TYPE_PREDICATE), format=ox.RdfFormat.N_TRIPLES),
+                            format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+        assert text.startswith(head)
+        return text[len(head):]
+
+    data = head + b"".join(kept.get(_key(settings, run), lambda run=run: body(run)) for run in runs)
+    kept.save()
+    return data, gzip.compress(data, compresslevel=6, mtime=0), kept.made
 
 
-def _json_ld(ntriples_path: str, prefixes: dict[str, str]) -> tuple[bytes, bytes]:
-    ntriples = Path(ntriples_path).read_bytes()
-    context = jsonld.build_context(jsonld.read(ntriples), prefixes)
-    return _json(context), jsonld.dumps(ntriples, context)
+def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None) -> tuple[bytes, bytes, int]:
+    """The context (made from the whole graph) and the JSON-LD document, made run by run of subjects (see
+    _runs): what the context needs of each run, and its nodes, are taken from the cache where it has them.
+    Also returns how many things the cache did not have (a run's usage, or its nodes under this context)."""
+    runs = _runs(Path(ntriples_path).read_bytes().splitlines())
+    kept = RenderCache(cache, "json-ld")
+    keys = [_key(run) for run in runs]
+    used = jsonld.merged_usage(kept.get(b"usage" + key, lambda run=run: jsonld.usage(jsonld.read(run)))
+                               for key, run in zip(keys, runs))
+    context = jsonld.context_from(used, prefixes)
+    settings = json.dumps(context, sort_keys=True).encode()
+    parts = [kept.get(_key(settings, key), lambda run=run: jsonld.nodes(run, context))
+             for key, run in zip(keys, runs)]
+    kept.save()
+    return _json(context), jsonld.document(context, parts), kept.made
 
 
 class Helper:
