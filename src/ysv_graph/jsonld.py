@@ -178,12 +178,13 @@ def dumps(ntriples: bytes, context: dict) -> bytes:
     return document(context, [nodes(ntriples, context)])
 
 
-def nodes(ntriples: bytes, context: dict) -> bytes:
+def nodes(ntriples: bytes, context: dict, compact=None) -> bytes:
     """The nodes of these N-Triples (sorted; whole subjects) as they stand in the "@graph" array of dumps(),
-    separated by commas: the document is its parts' nodes put together by document()."""
+    separated by commas: the document is its parts' nodes put together by document(). compact: the context's
+    compactor(), to share between calls."""
     parts: list[str] = []
     separator = ""
-    for node in compact_nodes(read(ntriples), context):
+    for node in (compact or compactor(context))(read(ntriples)):
         parts.append(separator)
         _indented(node, "    ", parts)
         separator = ",\n    "
@@ -250,6 +251,12 @@ def compact_nodes(triples, context: dict):
     tests/test_roundtrip.py checks the result against pyld's compaction, and expands the published file with
     pyld (and two other parsers) to check it is the graph.
     """
+    return compactor(context)(triples)
+
+
+def compactor(context: dict):
+    """compact_nodes for one context, as a function of the triples: what it derives from the context, and the
+    IRIs it has compacted, are kept from one call to the next (the JSON-LD is made run by run)."""
     from itertools import groupby
 
     ctx = context["@context"]
@@ -291,7 +298,11 @@ def compact_nodes(triples, context: dict):
             return o.value if language is None else {"@value": o.value}
         return {"@value": o.value, "type": compact_iri(datatype)}
 
-    for subject, group in groupby(triples, key=lambda t: t.subject):
+    def nodes_of(triples):
+        for subject, group in groupby(triples, key=lambda t: t.subject):
+            yield node(subject, group)
+
+    def node(subject, group) -> dict:
         props: dict[str, list] = defaultdict(list)
         for t in group:
             props[t.predicate.value].append(t.object)
@@ -308,7 +319,9 @@ def compact_nodes(triples, context: dict):
             values = [value_of(o, definition) for o in objects]
             by_key[term] = values[0] if len(values) == 1 else values
         out.update(sorted(by_key.items()))
-        yield out
+        return out
+
+    return nodes_of
 
 
 def _expand(value: str, prefixes: dict[str, str]) -> str:

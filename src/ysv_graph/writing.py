@@ -351,7 +351,8 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
                                for key, run in zip(keys, runs))
     context = jsonld.context_from(used, prefixes)
     settings = json.dumps(context, sort_keys=True).encode()
-    parts = [kept.get(_key(settings, key), lambda run=run: jsonld.nodes(run, context))
+    compact = jsonld.compactor(context)
+    parts = [kept.get(_key(settings, key), lambda run=run: jsonld.nodes(run, context, compact))
              for key, run in zip(keys, runs)]
     kept.save()
     return _json(context), jsonld.document(context, parts), kept.made
