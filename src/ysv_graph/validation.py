@@ -243,13 +243,30 @@ class Screen:
     def focus_nodes(self, ntriples: bytes | Path) -> list[str] | None:
         """The nodes (N-Triples syntax) the screen finds results about in this data (N-Triples, or the path of
         an N-Triples file, which the screen reads itself); None if it cannot tell."""
-        from .screen import FILE, read_frame, write_frame
+        return self.answer() if self.ask(ntriples) else None
+
+    def ask(self, ntriples: bytes | Path) -> bool:
+        """Send the data (as focus_nodes) without waiting for the answer, which answer() then reads: the screen
+        works in its own process meanwhile. False if it could not be sent."""
+        from .screen import FILE, write_frame
+
+        if self.process is None:
+            return False
+        try:
+            write_frame(self.process.stdin, ntriples if isinstance(ntriples, bytes)
+                        else FILE + str(Path(ntriples).resolve()).encode("utf-8"))
+        except OSError:
+            self.close()
+            return False
+        return True
+
+    def answer(self) -> list[str] | None:
+        """The answer to the data last sent by ask()."""
+        from .screen import read_frame
 
         if self.process is None:
             return None
         try:
-            write_frame(self.process.stdin, ntriples if isinstance(ntriples, bytes)
-                        else FILE + str(Path(ntriples).resolve()).encode("utf-8"))
             answer = read_frame(self.process.stdout)
         except OSError:
             answer = None
@@ -514,13 +531,16 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
             return Screened(graph_wide, flagged, cached=True, seconds=time.perf_counter() - start)
         except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
             pass
-    graph_wide = check_graph_wide_ntriples(ntriples, shapes)
+    # the screen works in its own process while the graph-wide rules run in this one
     screen = Screen.start(document_shapes(shapes))
     flagged = None
-    if screen is not None:
-        try:
-            flagged = screen.focus_nodes(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
-        finally:
+    try:
+        asked = screen is not None and screen.ask(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
+        graph_wide = check_graph_wide_ntriples(ntriples, shapes)
+        if asked:
+            flagged = screen.answer()
+    finally:
+        if screen is not None:
             screen.close()
     if folder is not None and flagged is not None:
         folder.mkdir(parents=True, exist_ok=True)
