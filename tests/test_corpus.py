@@ -322,6 +322,17 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
         assert made_turtle[0] == turtle and made_json[1] == json_ld
         assert gzip.decompress(made_turtle[1]) == turtle
     assert made_turtle[2] == 0 and made_json[2] == 0  # the last time, everything came from the cache
+    real_digest = writing._writers_digest
+    try:  # other writers' code (or another pyoxigraph): nothing is taken from the cache
+        writing._writers_digest = lambda: b"other code"
+        assert writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
+        assert writing._json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
+    finally:
+        writing._writers_digest = real_digest
+    for _ in range(2):  # back to this code: its runs are made again (the cache kept only the last build's)
+        made_turtle = writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")
+        made_json = writing._json_ld(str(path), json_prefixes, tmp_path / "cache")
+    assert made_turtle[2] == 0 and made_json[2] == 0
 
     # an edit: one finding's description changed, one subject added (with a property no other subject has, so
     # the JSON-LD context changes too), one subject removed

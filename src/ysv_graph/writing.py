@@ -306,6 +306,15 @@ def _runs(lines: list[bytes]) -> list[bytes]:
     return runs
 
 
+def _writers_digest() -> bytes:
+    """What every run's Turtle or JSON-LD depends on besides the run: our writers' code and pyoxigraph's
+    version (a cached run made by other code would not be what this code makes)."""
+    digest = hashlib.sha256(ox.__version__.encode() + b"\0")
+    for module in ("writing.py", "jsonld.py"):
+        digest.update(Path(__file__).with_name(module).read_bytes())
+    return digest.digest()
+
+
 def _key(*parts: bytes) -> bytes:
     digest = hashlib.blake2b(digest_size=20)
     for part in parts:
@@ -326,13 +335,14 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     dummy = ox.NamedNode("urn:ysv-graph:dummy")
     head = ox.serialize([ox.Triple(dummy, dummy, dummy)], format=ox.RdfFormat.TURTLE, prefixes=prefixes)
     head = head[:head.index(b"<urn:ysv-graph:dummy>")] if runs else b""
-    settings = json.dumps(sorted(prefixes.items())).encode()
+    settings = _writers_digest() + json.dumps(sorted(prefixes.items())).encode()
     kept = RenderCache(cache, "turtle")
 
     def body(run: bytes) -> bytes:
         text = ox.serialize(ox.parse(run.replace(TYPE_MARKER, TYPE_PREDICATE), format=ox.RdfFormat.N_TRIPLES),
                             format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-        assert text.startswith(head)
+        if not text.startswith(head):
+            raise RuntimeError("pyoxigraph's Turtle no longer starts with the prefixes alone")
         return text[len(head):]
 
     data = head + b"".join(kept.get(_key(settings, run), lambda run=run: body(run)) for run in runs)
@@ -346,7 +356,8 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
     Also returns how many things the cache did not have (a run's usage, or its nodes under this context)."""
     runs = _runs(Path(ntriples_path).read_bytes().splitlines())
     kept = RenderCache(cache, "json-ld")
-    keys = [_key(run) for run in runs]
+    code = _writers_digest()
+    keys = [_key(code, run) for run in runs]
     used = jsonld.merged_usage(kept.get(b"usage" + key, lambda run=run: jsonld.usage(jsonld.read(run)))
                                for key, run in zip(keys, runs))
     context = jsonld.context_from(used, prefixes)
