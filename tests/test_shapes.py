@@ -510,3 +510,19 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
     assert len(again.graph_wide.report) == len(answers["broken"].graph_wide.report)
     with pytest.raises(AssertionError, match="ran again"):
         validation.screen_and_check(data, shapes, tmp_path)  # the clean graph's answer was replaced
+
+
+def test_cached_validation_answers_are_keyed_by_the_engines_versions(shapes, monkeypatch):
+    """The whole-graph checks' cache and the batches' cache are keyed by shapes_digest: a new pyshacl, shacl or
+    pyoxigraph (which runs the graph-wide rules) must not reuse answers another version gave."""
+    import pyoxigraph
+    import pyshacl
+
+    before = validation.shapes_digest(shapes)
+    assert validation.shapes_digest(shapes) == before
+    for module in (pyoxigraph, pyshacl):
+        with monkeypatch.context() as patched:
+            patched.setattr(module, "__version__", "0.0.0-other")
+            assert validation.shapes_digest(shapes) != before
+    monkeypatch.setattr(validation.Screen, "version", staticmethod(lambda: "shacl 0.0.0-other"))
+    assert validation.shapes_digest(shapes) != before

@@ -145,7 +145,7 @@ def merge(results: list[ValidationResult]) -> ValidationResult:
 # source documents a batch (about 12,000 triples in the synthetic corpus): each pyshacl call has a fixed cost
 # and each batch repeats the types of what it points to, while an edit revalidates a whole batch
 BATCH_DOCUMENTS = 48
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -446,12 +446,14 @@ def keep_focus(result: ValidationResult, focus: set) -> ValidationResult:
 
 
 def shapes_digest(shapes: Graph) -> str:
+    import pyoxigraph
     import pyshacl
 
     from .writing import canonical_turtle
 
     digest = hashlib.sha256(canonical_turtle(shapes, {}))  # blank nodes (lists, declarations) named canonically
-    digest.update(f"pyshacl {pyshacl.__version__} {Screen.version()} cache {CACHE_VERSION}".encode())
+    digest.update(f"pyshacl {pyshacl.__version__} {Screen.version()} pyoxigraph {pyoxigraph.__version__} "
+                  f"cache {CACHE_VERSION}".encode())  # the graph-wide rules run in pyoxigraph
     return digest.hexdigest()
 
 
