@@ -135,8 +135,11 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     assert _count(first, "screened (not cached)") == 1 and _count(first, "batches for pyshacl") == 0
     assert len(list((cache / "screen").glob("*.pickle"))) == 1
     assert len(list((cache / "ontology").glob("*.pickle"))) == 1  # owlrl's closure of the ontology
+    made = _count(first, "Turtle runs written (not cached)")
+    assert made > 20 and _count(first, "JSON-LD parts made (not cached)") == 2 * made  # a run's usage and nodes
     code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0 and _count(again, "screened (not cached)") == 0
+    assert _count(again, "Turtle runs written (not cached)") == _count(again, "JSON-LD parts made (not cached)") == 0
     findings = data / "synthetic-report-0002" / "findings.yaml"
     text = findings.read_text(encoding="utf-8")
     position = text.index("statement:") + len("statement:")
@@ -144,6 +147,7 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     code, edited = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0, edited
     assert _count(edited, "screened (not cached)") == 1
+    assert 1 <= _count(edited, "Turtle runs written (not cached)") <= 3  # the finding's run and the metadata's
     assert len(list((cache / "screen").glob("*.pickle"))) == 1  # the answer for the graph as it was is gone
     code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
     assert code == 0, scratch
