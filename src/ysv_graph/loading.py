@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from . import caching
 from .schema import DATASET_FIELDS, KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
 
 # libyaml's parser when PyYAML was built with it (it keeps line marks too); the pure-Python one otherwise
@@ -392,25 +392,14 @@ class ParseCache:
         return results
 
     def _get(self, key: str) -> tuple[list, dict] | None:
-        try:
-            result = pickle.loads((self.folder / f"{key}.pickle").read_bytes())  # type: ignore[operator]
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-            return None
+        result = caching.read(self.folder / f"{key}.pickle")  # type: ignore[operator]
         return result if isinstance(result, tuple) and len(result) == 2 else None
 
     def _put(self, key: str, result: tuple[list, dict]) -> None:
-        assert self.folder is not None
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{key}.tmp"
-        temporary.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        temporary.replace(self.folder / f"{key}.pickle")
+        caching.write(self.folder / f"{key}.pickle", result)  # type: ignore[operator]
 
     def _prune(self, keep: set[str]) -> None:
-        assert self.folder is not None
-        if self.folder.is_dir():
-            for path in self.folder.glob("*.pickle"):
-                if path.stem not in keep:
-                    path.unlink(missing_ok=True)
+        caching.prune(self.folder, keep)  # type: ignore[arg-type]
 
 
 def _loader_digest(data_dir: Path) -> bytes:

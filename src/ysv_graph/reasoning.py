@@ -15,13 +15,14 @@ tests/test_reasoning.py proves the result equals what owlrl's full closure adds 
 """
 from __future__ import annotations
 
-import pickle
 from collections import defaultdict
 from pathlib import Path
 
 import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+from . import caching
 
 SUPPORTED_PREDICATES = {
     RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,
@@ -58,7 +59,6 @@ def close_ontology(ontology: Graph, cache: Path | None = None) -> Graph:
 
 def _closure_from_cache(ontology: Graph, cache: Path) -> Graph:
     import hashlib
-
     from importlib.metadata import version
 
     if any(isinstance(term, BNode) for triple in ontology for term in triple):
@@ -67,22 +67,20 @@ def _closure_from_cache(ontology: Graph, cache: Path) -> Graph:
     digest = hashlib.sha256(f"owlrl {version('owlrl')}\n".encode() + b"\n".join(lines)).hexdigest()
     folder = cache / "ontology"
     path = folder / f"{digest}.pickle"  # not N-Triples: owlrl's closure has triples about literals
-    try:
+    kept = caching.read(path)
+    if isinstance(kept, list):
         closed = Graph()
-        for triple in pickle.loads(path.read_bytes()):
-            closed.add(triple)
+        try:
+            for triple in kept:
+                closed.add(triple)
+        except Exception:  # noqa: BLE001 - not triples: closed again below
+            closed = Graph()
         if len(closed) >= len(ontology):  # a closure holds at least the ontology; anything less is damaged
             return closed
-    except Exception:  # noqa: BLE001 - missing or unreadable: closed again below
-        pass
     closed = _close(ontology)
     if not any(isinstance(term, BNode) for triple in closed for term in triple):
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("*.pickle"):  # one ontology is built with at a time: only its closure is kept
-            old.unlink(missing_ok=True)
-        temporary = folder / f".{digest}.tmp"
-        temporary.write_bytes(pickle.dumps(sorted(closed)))
-        temporary.replace(path)
+        caching.prune(folder, {digest})  # one ontology is built with at a time: only its closure is kept
+        caching.write(path, sorted(closed))
     return closed
 
 

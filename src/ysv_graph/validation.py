@@ -11,7 +11,6 @@ under hashes of the content and the shapes.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from . import caching
 from .vocab import SH, Base
 
 SHAPES_DIR = Path(__file__).resolve().parents[2] / "shapes"
@@ -474,32 +474,29 @@ class Cache:
     def get(self, key: str) -> ValidationResult | None:
         if self.folder is None:
             return None
-        path = self.folder / f"{key}.pickle"
-        try:
-            conforms, report_nt, violations = pickle.loads(path.read_bytes())
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError):
-            return None
-        return ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
+        return _result_from(caching.read(self.folder / f"{key}.pickle"))
 
     def prune(self, keep: set[str]) -> int:
         """Delete the cached results of batches that are not in `keep` (no longer in the data); return how many."""
-        if self.folder is None or not self.folder.is_dir():
-            return 0
-        removed = 0
-        for path in self.folder.glob("*.pickle"):
-            if path.stem not in keep:
-                path.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return caching.prune(self.folder, keep) if self.folder is not None else 0
 
     def put(self, key: str, result: ValidationResult) -> None:
-        if self.folder is None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.folder / f".{key}.tmp"
-        temporary.write_bytes(pickle.dumps((result.conforms, result.report.serialize(format="nt"),
-                                            result.violations)))
-        temporary.replace(self.folder / f"{key}.pickle")
+        if self.folder is not None:
+            caching.write(self.folder / f"{key}.pickle", _result_to(result))
+
+
+def _result_to(result: ValidationResult) -> tuple:
+    """A result as the caches keep it (the report as N-Triples)."""
+    return result.conforms, result.report.serialize(format="nt"), result.violations
+
+
+def _result_from(kept) -> ValidationResult | None:
+    """The result _result_to kept, or None for anything else (damaged, other code's)."""
+    try:
+        conforms, report_nt, violations = kept
+        return ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
+    except Exception:  # noqa: BLE001 - not what we keep: computed again
+        return None
 
 
 @dataclass
@@ -526,13 +523,11 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
     key = hashlib.sha256(shapes_digest(shapes).encode() + b"\n" + data).hexdigest()
     del data
     folder = Path(cache) / "screen" if cache is not None else None
-    if folder is not None:
-        try:
-            flagged, conforms, report_nt, violations = pickle.loads((folder / f"{key}.pickle").read_bytes())
-            graph_wide = ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
-            return Screened(graph_wide, flagged, cached=True, seconds=time.perf_counter() - start)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-            pass
+    kept = caching.read(folder / f"{key}.pickle") if folder is not None else None
+    if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], list):
+        graph_wide = _result_from(kept[1])
+        if graph_wide is not None:
+            return Screened(graph_wide, kept[0], cached=True, seconds=time.perf_counter() - start)
     # the screen works in its own process while the graph-wide rules run in this one
     screen = Screen.start(document_shapes(shapes))
     flagged = None
@@ -545,13 +540,9 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
         if screen is not None:
             screen.close()
     if folder is not None and flagged is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in (*folder.glob("*.pickle"), *folder.glob("*.json")):  # one graph is built into a folder:
-            old.unlink(missing_ok=True)  # only its answer is kept
-        temporary = folder / f".{key}.tmp"
-        temporary.write_bytes(pickle.dumps((flagged, graph_wide.conforms, graph_wide.report.serialize(format="nt"),
-                                            graph_wide.violations)))
-        temporary.replace(folder / f"{key}.pickle")
+        # one graph is built into a folder: only its answer is kept (and none of the JSON of older versions)
+        caching.prune(folder, {key}, ("*.pickle", "*.json"))
+        caching.write(folder / f"{key}.pickle", (flagged, _result_to(graph_wide)))
     return Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
 
 

@@ -10,10 +10,9 @@ import bisect
 import gzip
 import hashlib
 import json
-import pickle
-import zlib
 import shutil
 import tempfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from . import describing, jsonld
+from . import caching, describing, jsonld
 from .vocab import Base
-
-
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
 
@@ -260,11 +257,8 @@ class RenderCache:
         self.new: dict = {}
         self.made = 0  # runs rendered (not found in the cache)
         if self.path is not None:
-            try:
-                old = pickle.loads(self.path.read_bytes())
-                self.old = old if isinstance(old, dict) else {}
-            except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-                pass
+            old = caching.read(self.path)
+            self.old = old if isinstance(old, dict) else {}
 
     def get(self, key: bytes, make):
         """The value kept under key, else make() (kept for next time)."""
@@ -276,12 +270,8 @@ class RenderCache:
         return value
 
     def save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_bytes(pickle.dumps(self.new, protocol=pickle.HIGHEST_PROTOCOL))
-        temporary.replace(self.path)
+        if self.path is not None:
+            caching.write(self.path, self.new)
 
 
 RUN_EVERY = 32  # subjects in a run, on average

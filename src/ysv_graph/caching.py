@@ -1,0 +1,44 @@
+"""Files of the build cache (.ysv-cache/, beside out/): values kept as pickles between builds.
+
+Each stage that keeps something names its own folder and keys; this module only reads and writes the files. A
+file is written to a temporary name and renamed, so a reader sees a whole file or none, and one that cannot be
+read back (missing, damaged, written by other code) reads as None: the stage then computes the value again.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+# what unpickling a damaged or foreign file can raise
+_UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError,
+               IndexError, KeyError)
+
+
+def read(path: Path) -> Any | None:
+    """The value kept in path, or None if there is none that can be read."""
+    try:
+        return pickle.loads(Path(path).read_bytes())
+    except _UNREADABLE:
+        return None
+
+
+def write(path: Path, value: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    temporary.replace(path)
+
+
+def prune(folder: Path, keep: set[str], patterns: tuple[str, ...] = ("*.pickle",)) -> int:
+    """Delete the files of folder (matching patterns) whose name without suffix is not in keep; how many."""
+    folder = Path(folder)
+    removed = 0
+    if folder.is_dir():
+        for pattern in patterns:
+            for path in folder.glob(pattern):
+                if path.stem not in keep:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+    return removed
