@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph import build
+from ysv_graph import build, caching
 from ysv_graph.vocab import Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,9 +137,13 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     assert len(list((cache / "ontology").glob("*.pickle"))) == 1  # owlrl's closure of the ontology
     made = _count(first, "Turtle runs written (not cached)")
     assert made > 20 and _count(first, "JSON-LD parts made (not cached)") == 2 * made  # a run's usage and nodes
+    sources = len([folder for folder in data.iterdir() if folder.is_dir()])
+    assert _count(first, "documents made (not kept)") == sources
+    assert len(list((cache / "documents").glob("*.pickle"))) == sources
     code, again = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 0 and _count(again, "screened (not cached)") == 0
     assert _count(again, "Turtle runs written (not cached)") == _count(again, "JSON-LD parts made (not cached)") == 0
+    assert _count(again, "documents made (not kept)") == 0
     findings = data / "synthetic-report-0002" / "findings.yaml"
     text = findings.read_text(encoding="utf-8")
     position = text.index("statement:") + len("statement:")
@@ -148,6 +152,7 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     assert code == 0, edited
     assert _count(edited, "screened (not cached)") == 1
     assert 1 <= _count(edited, "Turtle runs written (not cached)") <= 3  # the finding's run and the metadata's
+    assert _count(edited, "documents made (not kept)") == 1  # the edited report's; the others are kept
     assert len(list((cache / "screen").glob("*.pickle"))) == 1  # the answer for the graph as it was is gone
     code, scratch = _build(data, tmp_path / "scratch", "--no-cache", "--jobs", "0")
     assert code == 0, scratch
@@ -159,6 +164,8 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     code, broken = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 1, broken
     assert "violation: https://w3id.org/ysv/id/section/sec-bad-1" in broken
+    kept = caching.read(cache / "documents" / "synthetic-report-0002.pickle")[1]  # made again from the new files
+    assert any(b"/id/section/sec-bad-1>" in line for line in kept.asserted)
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")  # out/ left as it was
     pickles = sorted((cache / "validation").glob("*.pickle"))
     assert len(pickles) == 1  # pyshacl's result for the one batch home to the broken section

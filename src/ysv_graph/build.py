@@ -8,13 +8,15 @@ import gc
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 from rdflib import Graph
 
-from . import describing, loading, mapping, reasoning, validation, writing
+from . import describing, documents, loading, mapping, ntriples, reasoning, validation, writing
 from .vocab import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +35,61 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     validation: validation.ValidationResult | None = None
-    asserted: set | None = None
-    graphs: dict = field(default_factory=dict)
+    graphs: Mapping = field(default_factory=dict)  # named graph -> triples (every graph of ysv.nq)
+    derived: tuple = ()  # the names of the graphs that are not asserted data (entailments, ontology)
+
+    @cached_property
+    def asserted(self) -> set:
+        """The asserted data (what ysv.nt holds), as rdflib triples."""
+        return set().union(*(self.graphs[name] for name in self.graphs if name not in self.derived))
+
+
+def _asserted_graphs(graphs: Mapping, derived: tuple) -> Mapping:
+    """The asserted graphs, each made into triples only when asked for."""
+    return _Subset(graphs, [name for name in graphs if name not in derived])
+
+
+class _Subset(Mapping):
+    def __init__(self, graphs: Mapping, names: list):
+        self.graphs, self.names = graphs, names
+
+    def __getitem__(self, name):
+        if name not in self.names:
+            raise KeyError(name)
+        return self.graphs[name]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _terms(lines: list[bytes]) -> list[bytes]:
+    """Every term of some N-Triples lines, in their N-Triples form."""
+    terms = []
+    for line in lines:
+        s, p, o = line.split(b" ", 2)
+        terms += (s, p, o[:-2])
+    return terms
+
+
+def _settings(base: Base, ontology: Graph) -> bytes:
+    """What every document's graph, entailments and summary depend on besides the document (documents.py): the
+    code of the stages that make them, the IRI base, the ontology, and the libraries' versions."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for module in ("build.py", "documents.py", "mapping.py", "vocab.py", "reasoning.py", "describing.py",
+                   "ntriples.py", "loading.py", "schema.py"):
+        digest.update((here / module).read_bytes())
+    digest.update(base.iri.encode() + b"\0")
+    for package in ("rdflib", "owlrl", "pyoxigraph"):
+        digest.update(f"{package} {version(package)}\0".encode())
+    digest.update(ntriples.joined(ntriples.sorted_lines(ntriples.Converter(), ontology)))
+    return digest.digest()
 
 
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
@@ -90,19 +145,74 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     curated = loading.load(Path(data_dir), jobs, cache)
     done("load")
 
+    # Map, reason, describe: one source document at a time, each kept in the cache (documents.py). A document
+    # whose files, and the kinds of the records it names, are as at the last build is not made again: its graph
+    # and entailments come back as sorted N-Triples lines, never as rdflib terms.
     stage("map")
-    mapped = mapping.map_records(curated, base)
-    asserted = mapped.union()
+    ontology = load_ontology(base)
+    reasoner = reasoning.Reasoner(ontology, cache)
+    kept_documents = documents.DocumentCache(cache if reasoner.distributes else None, _settings(base, ontology))
+    kinds = curated.kinds()
+    kept: dict[str, documents.Document] = {}
+    for source_id in sorted(curated.sources):
+        parse_key = curated.parse_keys.get(source_id)
+        document = kept_documents.get(source_id, parse_key) if parse_key is not None else None
+        if document is not None and mapping.references_hold(document.references, kinds):
+            kept[source_id] = document
+    mapped = mapping.map_records(curated, base, skip=frozenset(kept))
+    converter = ntriples.Converter()
+    metadata = mapped.metadata_graph
+    graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in sorted(curated.sources)}
+    asserted_lines = {}  # source document -> its graph's lines
+    for source_id, name in graph_of.items():
+        asserted_lines[source_id] = (kept[source_id].asserted if source_id in kept
+                                     else ntriples.sorted_lines(converter, mapped.graphs[name]))
+    mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
 
     stage("reason")
-    ontology = load_ontology(base)
-    entailments = reasoning.reason(ontology, asserted, cache)
+    made = [source_id for source_id in graph_of if source_id not in kept]
+    entailed_lines = {source_id: kept[source_id].entailed for source_id in kept}
+    if reasoner.distributes:
+        for source_id in made:
+            entailed_lines[source_id] = ntriples.sorted_lines(converter,
+                                                              reasoner.entail(mapped.graphs[graph_of[source_id]]))
+        entailed = set(ntriples.sorted_lines(converter, reasoner.entail(mapped.graphs[metadata])))
+        entailed.update(*entailed_lines.values())
+    else:  # a transitive property joins triples of different documents: the whole graph at once (none was kept)
+        entailed = set(ntriples.sorted_lines(converter, reasoner.entail(mapped.union())))
+    # what the union asserts is not entailed; the documents' own sets of lines are made once, for this and later
+    distinct: set = set()
+    shared: list = []  # a line for each time a document's line was already in an earlier document
+    for lines in asserted_lines.values():
+        shared.extend(distinct.intersection(lines))
+        distinct.update(lines)
+    entailed.difference_update(distinct)
+    entailed.difference_update(mapped_metadata)
+    entailed_sorted = sorted(entailed)
+    del entailed
     done("reason")
 
     stage("describe")
-    describing.describe(curated, mapped, entailments, base)
-    asserted = mapped.union()
+    summaries = {source_id: kept[source_id].summary if source_id in kept
+                 else describing.summarise(asserted_lines[source_id], base) for source_id in graph_of}
+    statistics = describing.merged(list(summaries.values()), describing.summarise(shared, base))
+    describing.describe(curated, mapped.graphs[metadata], statistics, base)
+    metadata_lines = ntriples.sorted_lines(converter, mapped.graphs[metadata])
+    for source_id in made:  # kept for the next build (given a cache, under the hash of the folder's files)
+        if source_id in curated.parse_keys:
+            kept_documents.put(source_id, curated.parse_keys[source_id], documents.Document(
+                asserted_lines[source_id], entailed_lines.get(source_id, []), summaries[source_id],
+                mapped.references.get(source_id, {})))
+    kept_documents.prune(set(graph_of))
+    iris = ntriples.iris(statistics.subjects) | ntriples.iris(statistics.objects) \
+        | ntriples.iris(statistics.properties) | ntriples.iris(_terms(metadata_lines))
+    distinct.update(metadata_lines)
+    lines = {graph_of[source_id]: asserted_lines[source_id] for source_id in graph_of}
+    lines[metadata] = metadata_lines
+    lines[base.graph["entailments"]] = entailed_sorted
+    lines[base.graph["ontology"]] = ntriples.sorted_lines(converter, ontology)
+    del converter
     done("describe")
 
     # Validation: as soon as the writer has made the N-Triples of the asserted graph, a helper process checks the
@@ -121,11 +231,12 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         else:
             checks["done"] = validation.screen_and_check(ntriples, shapes, cache)
 
-    graphs: dict = dict(mapped.graphs)
-    graphs[base.graph["entailments"]] = entailments
-    graphs[base.graph["ontology"]] = ontology
-    outputs = writing.Outputs(base, asserted, graphs, metadata, site=site,
-                              derived=(base.graph["entailments"], base.graph["ontology"]))
+    made_graphs = {graph_of[source_id]: mapped.graphs[graph_of[source_id]] for source_id in made}
+    made_graphs[metadata] = mapped.graphs[metadata]
+    made_graphs[base.graph["ontology"]] = ontology
+    graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
+    outputs = writing.Outputs(base, lines, iris, mapped.graphs[metadata], metadata, site=site,
+                              derived=(base.graph["entailments"], base.graph["ontology"]), asserted=distinct)
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}
@@ -142,8 +253,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     if helpers[2] is not None:
         helpers[2].close()
     confirm_start = time.perf_counter()
-    confirmed = validation.confirm(dict(mapped.graphs), shapes, screened, processes, cache,
-                                   alone=(metadata,))
+    confirmed = validation.confirm(_asserted_graphs(graphs, outputs.derived), shapes, screened, processes,
+                                   cache, alone=(metadata,))
     confirm_seconds = time.perf_counter() - confirm_start
     result = confirmed.result
     # what the cache holds for batches no longer in the data will not be asked for again
@@ -167,13 +278,14 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     counts = {
         "records": curated.count,
         "sources": len(curated.sources),
-        "asserted triples": len(asserted),
-        "entailed triples": len(entailments),
+        "asserted triples": len(distinct),
+        "entailed triples": len(entailed_sorted),
         "ontology triples": len(ontology),
         "nodes the screen found results about": len(screened.flagged) if screened.flagged is not None else -1,
         "screened (not cached)": int(not screened.cached),
         "batches for pyshacl": confirmed.batches,
         "batches validated (not cached)": confirmed.validated,
+        "documents made (not kept)": len(made),
         **rendered,
     }
-    return BuildResult(files, timings, counts, result, asserted, graphs)
+    return BuildResult(files, timings, counts, result, graphs, outputs.derived)

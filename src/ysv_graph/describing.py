@@ -16,7 +16,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SDO, VOID, XS
 
 from . import __version__
 from .loading import Curated
-from .mapping import Mapped, en
+from .mapping import en
 from .vocab import ONS_GEO, Base
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -75,13 +75,12 @@ def _slug(iri: str, prefixes: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", iri).strip("-")
 
 
-def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
-    """Add the dataset description to the metadata graph and return that graph."""
-    g = mapped.graphs[mapped.metadata_graph]
+def describe(curated: Curated, graph: set, stats: "Summary", base: Base) -> set:
+    """Add the dataset description to the metadata graph (a set of triples) and return it. stats: the summary of
+    the data it describes, every source document's graph (see summarise and merged)."""
+    g = graph
     info = curated.dataset
     ds = base.id["dataset/ysv"]
-    data = set().union(*(graph for name, graph in mapped.graphs.items() if name != mapped.metadata_graph))
-    stats = _Statistics(data, base)
     released = Literal(info["released"].strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD.dateTime)
     prefixes = base.prefixes()
 
@@ -106,9 +105,9 @@ def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
     g.add((ds, DCTERMS.publisher, base.id["dataset/publisher"]))
     for keyword in info.get("keywords", []):
         g.add((ds, DCAT.keyword, en(keyword)))
-    for area in sorted(stats.areas):
+    for area in sorted(URIRef(_iri(area)) for area in stats.areas):
         g.add((ds, DCTERMS.spatial, area))
-    _temporal(g, ds, stats.dates, base)
+    _temporal(g, ds, _dates(stats.dates), base)
     contact = base.id["dataset/ysv/contact"]
     g.add((ds, DCAT.contactPoint, contact))
     g.add((contact, RDF.type, VCARD.Organization))
@@ -148,11 +147,11 @@ def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
     g.add((service, DCTERMS.license, URIRef(info["licence"])))
 
     # --- VoID: statistics, partitions, linksets ------------------------------------------------------------------
-    g.add((ds, VOID.triples, Literal(len(data), datatype=XSD.integer)))
+    g.add((ds, VOID.triples, Literal(stats.triples, datatype=XSD.integer)))
     g.add((ds, VOID.entities, Literal(len(stats.typed), datatype=XSD.integer)))
     g.add((ds, VOID.distinctSubjects, Literal(len(stats.subjects), datatype=XSD.integer)))
     g.add((ds, VOID.distinctObjects, Literal(len(stats.objects), datatype=XSD.integer)))
-    classes, properties = stats.classes, stats.properties
+    classes, properties = _iri_keys(stats.classes), _iri_keys(stats.properties)
     g.add((ds, VOID.classes, Literal(len(classes), datatype=XSD.integer)))
     g.add((ds, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
     g.add((ds, VOID.uriSpace, Literal(base.iri + "id/")))
@@ -180,7 +179,7 @@ def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
                               if any(str(p).startswith(ns) for p in properties)}):
         g.add((ds, VOID.vocabulary, URIRef(vocabulary)))
     for target in LINK_TARGETS:
-        links = stats.links[target.key]
+        links = _iri_keys(stats.links[target.key])  # link predicate -> triples
         external = base.id[f"dataset/external/{target.key}"]
         linkset = base.id[f"dataset/ysv/linkset/{target.key}"]
         g.add((external, RDF.type, VOID.Dataset))
@@ -192,8 +191,8 @@ def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
         g.add((linkset, RDFS.label, en(f"Links to {target.title}")))
         g.add((linkset, VOID.subjectsTarget, ds))
         g.add((linkset, VOID.objectsTarget, external))
-        g.add((linkset, VOID.triples, Literal(len(links), datatype=XSD.integer)))
-        for predicate in sorted({p for _s, p, _o in links}):
+        g.add((linkset, VOID.triples, Literal(sum(links.values()), datatype=XSD.integer)))
+        for predicate in sorted(links):
             g.add((linkset, VOID.linkPredicate, predicate))
 
     # --- PROV: the build that generated the dataset -----------------------------------------------------------
@@ -229,37 +228,79 @@ def describe(curated: Curated, mapped: Mapped, entailments, base: Base) -> set:
     return g
 
 
-class _Statistics:
-    """What VoID and DCAT say about the data, gathered in one pass over it."""
+TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+DATE_END = b'"^^<http://www.w3.org/2001/XMLSchema#date> .'
 
-    def __init__(self, data: set, base: Base):
-        type_iri, police_force_area, xsd_date = str(RDF.type), base.ysv.PoliceForceArea, XSD.date
-        self.subjects, self.objects, self.typed, self.areas = set(), set(), set(), set()
-        self.classes: Counter = Counter()
-        self.properties: Counter = Counter()
-        self.links: dict[str, list] = {t.key: [] for t in LINK_TARGETS}
-        date_literals = set()
-        targets = [(t.key, t.namespace) for t in LINK_TARGETS]
-        starts = tuple(namespace for _key, namespace in targets)
-        for triple in data:
-            s, p, o = triple
-            self.subjects.add(s)
-            self.objects.add(o)
-            self.properties[p] += 1
-            if str.__eq__(p, type_iri):  # comparing as str runs C; rdflib's == runs Python, a triple each
-                self.classes[o] += 1
-                if isinstance(s, URIRef):
-                    self.typed.add(s)
-                if o == police_force_area:
-                    self.areas.add(s)
-            if isinstance(o, URIRef):
-                if str.startswith(o, starts):
-                    for key, namespace in targets:
-                        if str.startswith(o, namespace):
-                            self.links[key].append(triple)
-            elif isinstance(o, Literal) and o.datatype == xsd_date:
-                date_literals.add(o)
-        self.dates = [d for d in (o.toPython() for o in date_literals) if isinstance(d, dt.date)]
+
+@dataclass
+class Summary:
+    """What VoID and DCAT say about a graph, from its N-Triples lines (terms in their N-Triples form). The
+    summaries of graphs merge into that of their union (see merged), so a kept document's is not made again."""
+
+    triples: int
+    subjects: set
+    objects: set
+    typed: set  # IRIs with an rdf:type
+    areas: set  # police force areas
+    dates: set  # xsd:date literals
+    classes: Counter  # class -> entities
+    properties: Counter  # property -> triples
+    links: dict  # link target's key -> link predicate -> triples
+
+
+def summarise(lines: list[bytes], base: Base) -> Summary:
+    """The summary of distinct N-Triples lines (each "S P O ."; IRIs and blank nodes hold no spaces)."""
+    area = b"<%s>" % str(base.ysv.PoliceForceArea).encode()
+    targets = [(t.key, b"<" + t.namespace.encode()) for t in LINK_TARGETS]
+    starts = tuple(start for _key, start in targets)
+    parts = [line.split(b" ", 2) for line in lines]
+    typing = [(s, o[:-2]) for s, p, o in parts if p == TYPE]
+    linked = [(p, o) for _s, p, o in parts if o.startswith(starts)]
+    return Summary(
+        triples=len(parts),
+        subjects={s for s, _p, _o in parts},
+        objects={o[:-2] for _s, _p, o in parts},
+        typed={s for s, _o in typing if s.startswith(b"<")},
+        areas={s for s, o in typing if o == area},
+        dates={o[:-2] for _s, _p, o in parts if o.endswith(DATE_END)},
+        classes=Counter(o for _s, o in typing),
+        properties=Counter(p for _s, p, _o in parts),
+        links={key: Counter(p for p, o in linked if o.startswith(start)) for key, start in targets},
+    )
+
+
+def merged(summaries: list[Summary], extra: Summary) -> Summary:
+    """The summary of the union of graphs, from theirs; extra: the summary of the lines the graphs share, one
+    copy less than the number of graphs that hold each (counted once too often in the sums)."""
+    total = Summary(0, set(), set(), set(), set(), set(), Counter(), Counter(),
+                    {t.key: Counter() for t in LINK_TARGETS})
+    for part in summaries:
+        total.triples += part.triples
+        for name in ("subjects", "objects", "typed", "areas", "dates"):
+            getattr(total, name).update(getattr(part, name))
+        total.classes.update(part.classes)
+        total.properties.update(part.properties)
+        for key, counts in part.links.items():
+            total.links.setdefault(key, Counter()).update(counts)
+    total.triples -= extra.triples
+    total.classes -= extra.classes
+    total.properties -= extra.properties
+    for key, counts in extra.links.items():
+        total.links[key] = total.links.get(key, Counter()) - counts
+    return total
+
+
+def _iri(term: bytes) -> str:
+    return term[1:-1].decode("utf-8")
+
+
+def _iri_keys(counts: Counter) -> dict:
+    return {URIRef(_iri(key)): count for key, count in counts.items() if count > 0}
+
+
+def _dates(literals: set) -> list:
+    values = (Literal(o[1:-len(DATE_END) + 2].decode("utf-8"), datatype=XSD.date).toPython() for o in literals)
+    return [value for value in values if isinstance(value, dt.date)]
 
 
 def _temporal(g, ds: URIRef, dates: list, base: Base) -> None:

@@ -78,9 +78,15 @@ class Curated:
     records: dict[str, dict[str, Record]]  # kind -> key -> record
     dataset: dict[str, Any] = field(default_factory=dict)  # data/dataset.yaml
     files: dict[str, str] = field(default_factory=dict)  # curated file (relative to data/) -> sha256
+    # source folder -> the hash of its files and of the loader's code (see ParseCache); given a cache only
+    parse_keys: dict[str, str] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[Record]:
         return [self.records[kind][k] for k in sorted(self.records.get(kind, {}))]
+
+    def kinds(self) -> dict[str, str]:
+        """Every record id -> its kind."""
+        return {key: kind for kind, records in self.records.items() for key in records}
 
     def find(self, key: str) -> Record | None:
         for kind in self.records.values():
@@ -310,7 +316,8 @@ def load(data_dir: Path, processes: int | None = None, cache: Path | None = None
     dataset = _load_dataset(data_dir, errors)
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     hashes: dict[str, str] = {}
-    for folder, (events, folder_hashes) in zip(folders, ParseCache(cache).parse(folders, data_dir, processes)):
+    parser = ParseCache(cache)
+    for folder, (events, folder_hashes) in zip(folders, parser.parse(folders, data_dir, processes)):
         hashes.update(folder_hashes)
         for event in events:
             if event[0] == "error":
@@ -334,7 +341,7 @@ def load(data_dir: Path, processes: int | None = None, cache: Path | None = None
     for p in sorted(data_dir.rglob("*.yaml")):
         name = str(p.relative_to(data_dir))
         files[name] = hashes.get(name) or hashlib.sha256(p.read_bytes()).hexdigest()
-    curated = Curated(sources, records, dataset, files)
+    curated = Curated(sources, records, dataset, files, dict(zip((f.name for f in folders), parser.keys)))
     if not errors:
         _check_references(curated, errors)
         about = dataset.get("about")
@@ -377,12 +384,13 @@ class ParseCache:
 
     def __init__(self, cache: Path | None):
         self.folder = Path(cache) / "load" if cache is not None else None
+        self.keys: list[str] = []  # of the folders last parsed (none without a cache)
 
     def parse(self, folders: list[Path], data_dir: Path, processes: int | None = None) -> list[tuple[list, dict]]:
         if self.folder is None:
             return _parse_folders(folders, data_dir, processes)
         code = _loader_digest(data_dir)
-        keys = [_folder_key(folder, code) for folder in folders]
+        keys = self.keys = [_folder_key(folder, code) for folder in folders]
         results: list = [self._get(key) for key in keys]
         missing = [i for i, result in enumerate(results) if result is None]
         for i, result in zip(missing, _parse_folders([folders[i] for i in missing], data_dir, processes)):

@@ -65,6 +65,9 @@ class Mapped:
 
     base: Base
     graphs: dict[URIRef, Triples] = field(default_factory=dict)
+    # source document -> every record id its graph names (the id -> the record's kind), which is all a
+    # document's graph depends on besides its own records: the build reuses a kept graph only while these hold
+    references: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def union(self) -> Triples:
         return set().union(*self.graphs.values())
@@ -90,6 +93,7 @@ class _Mapper:
         self.record_iris: dict = {}  # (kind, key) -> IRI
         self.texts: dict = {}  # text -> its English literal, made once (labels repeat: rdfs:label, prefLabel)
         self.mapped = Mapped(base)
+        self.references: dict | None = None  # the current document's entry in mapped.references
 
     def en(self, text: str) -> Literal:
         literal = self.texts.get(text)
@@ -102,6 +106,8 @@ class _Mapper:
         record = self.curated.find(key)
         if record is None:
             raise KeyError(key)  # the loader has checked every reference
+        if self.references is not None:
+            self.references[key] = record.kind
         return self.record_iri(record)
 
     def record_iri(self, record: Record) -> URIRef:
@@ -120,7 +126,7 @@ class _Mapper:
         return self.id[f"source/{source_id}"]
 
     def graph_for(self, source_id: str) -> Triples:
-        name = self.graph[f"source/{source_id}"]
+        name = self.graph[f"source/{source_id}"]  # = graph_name(base, source_id), made once
         if name not in self.mapped.graphs:
             self.mapped.graphs[name] = set()
         return self.mapped.graphs[name]
@@ -147,15 +153,21 @@ class _Mapper:
             g.add((s, p, self.iri(value)))
 
     # -- the kinds --------------------------------------------------------------------------------------------
-    def run(self) -> Mapped:
+    def run(self, skip: frozenset = frozenset()) -> Mapped:
+        references = self.mapped.references
         for source in sorted(self.curated.sources.values(), key=lambda s: s.id):
-            self.source(source)
+            if source.id not in skip:
+                self.references = references.setdefault(source.id, {})
+                self.source(source)
         for kind in ("organisations", "groups", "people", "areas", "forces", "vrus", "reports", "sections",
                      "inspections", "activities", "themes", "findings", "recommendations", "responses",
                      "response_statements", "figures", "instruments", "legislation", "definitions"):
             method = getattr(self, kind)
             for record in self.curated.of(kind):
-                method(record)
+                if record.source not in skip:
+                    self.references = references[record.source]
+                    method(record)
+        self.references = None
         self.metadata()
         iris: dict = {}
         self.mapped.graphs = {name: _shared_iris(graph, iris) for name, graph in self.mapped.graphs.items()}
@@ -503,5 +515,18 @@ def _shared_iris(graph: Triples, table: dict) -> Triples:
     return out
 
 
-def map_records(curated: Curated, base: Base) -> Mapped:
-    return _Mapper(curated, base).run()
+def graph_name(base: Base, source_id: str) -> URIRef:
+    """The named graph of a source document."""
+    return base.graph[f"source/{source_id}"]
+
+
+def map_records(curated: Curated, base: Base, skip: frozenset = frozenset()) -> Mapped:
+    """The graphs of every source document (but those whose ids are in skip, which the build has kept from an
+    earlier build) and the metadata graph."""
+    return _Mapper(curated, base).run(frozenset(skip))
+
+
+def references_hold(references: dict[str, str], kinds: dict[str, str]) -> bool:
+    """Whether every record id a document's graph named (see Mapped.references) still names a record of the
+    same kind (kinds: Curated.kinds()): if so, the graph made from the same records is the same."""
+    return references.items() <= kinds.items()

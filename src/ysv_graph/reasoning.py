@@ -220,12 +220,32 @@ def informative(triple: tuple) -> bool:
     return True
 
 
+class Reasoner:
+    """The data reasoner for one ontology: refuses what it does not support, closes the ontology (owlrl; see
+    close_ontology for the cache), and then entails any data with what the closure implies."""
+
+    def __init__(self, ontology: Graph, cache: Path | None = None):
+        check_supported(ontology)
+        self.closed = close_ontology(ontology, cache)
+        self.rules = Rules(self.closed)
+        self.closed_set = _closed_set(self.closed)
+
+    @property
+    def distributes(self) -> bool:
+        """Whether the entailments of a union of graphs are the union of each graph's entailments (less what
+        the union asserts). So they are when every rule takes one data triple; prp-trp joins two, so not when
+        the ontology declares a transitive property."""
+        return not self.rules.transitive
+
+    def entail(self, data) -> set:
+        """What the ontology lets us conclude about the data, minus what the data asserts."""
+        return entail(data, self.rules, self.closed_set)
+
+
 def reason(ontology: Graph, data, cache: Path | None = None) -> set:
     """The data entailments: what the ontology lets us conclude about the data, minus what is asserted. cache: a
     folder where the ontology's closure is kept for the next process (see close_ontology)."""
-    check_supported(ontology)
-    closed = close_ontology(ontology, cache)
-    return entail(data, Rules(closed), _closed_set(closed))
+    return Reasoner(ontology, cache).entail(data)
 
 
 def _closed_set(closed: Graph) -> frozenset:

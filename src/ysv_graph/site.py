@@ -6,21 +6,16 @@ pages, and the example questions with their answers as computed at build time.
 from __future__ import annotations
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef  # noqa: F401
 
 from . import querying
 from .pages import Linker, Pages, result_table
 from .repository import Repository
 from .vocab import Base
-from .writing import Converter
 
 
-def repository_from_graphs(graphs: dict, base: Base) -> Repository:
-    return Repository.from_quads(Converter().quads(graphs), base)
-
-
-def render_site(graphs: dict[URIRef, Graph], base: Base) -> dict[str, bytes]:
-    repo = repository_from_graphs(graphs, base)
+def render_site(nquads: bytes, base: Base) -> dict[str, bytes]:
+    """The pages, from every named graph as N-Quads (out/ysv.nq)."""
+    repo = Repository.from_quads(ox.parse(nquads, format=ox.RdfFormat.N_QUADS), base)
     pages = Pages(repo, querying.examples())
     root = Linker(repo, static=True)
     files: dict[str, bytes] = {}

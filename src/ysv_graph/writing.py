@@ -18,54 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib import Graph, Literal, URIRef
 
 from . import caching, describing, jsonld
+from .ntriples import Converter, joined as _joined, sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
 from .vocab import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
-
-
-def to_ox(term):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
-    raise TypeError(term)
-
-
-class Converter:
-    """rdflib terms to pyoxigraph terms, each distinct term converted once (IRIs repeat a great deal)."""
-
-    def __init__(self) -> None:
-        self.terms: dict = {}
-        self.written: dict = {}  # term -> its N-Triples form, as bytes
-
-    def __call__(self, term):
-        converted = self.terms.get(term)
-        if converted is None:
-            converted = self.terms[term] = to_ox(term)
-        return converted
-
-    def ntriples(self, term) -> bytes:
-        """The term as pyoxigraph writes it in N-Triples (its str() is that form: same escaping, tested)."""
-        written = self.written.get(term)
-        if written is None:
-            written = self.written[term] = str(self(term)).encode("utf-8")
-        return written
-
-    def triples(self, triples) -> list:
-        c = self
-        return [ox.Triple(c(s), c(p), c(o)) for s, p, o in triples]
-
-    def quads(self, graphs: dict) -> list:
-        c = self
-        return [ox.Quad(c(s), c(p), c(o), c(name)) for name, graph in graphs.items() for s, p, o in graph]
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -138,14 +97,17 @@ def _used_prefixes(graph, prefixes: dict[str, str]) -> dict[str, str]:
 
 @dataclass
 class Outputs:
-    """What the build hands to the writer."""
+    """What the build hands to the writer: every named graph as its sorted, distinct N-Triples lines (see
+    ntriples.sorted_lines; a graph kept from an earlier build never becomes rdflib terms again)."""
 
     base: Base
-    asserted: set  # the union of the source graphs and the metadata graph
-    graphs: dict[URIRef, set]  # named graph -> triples, for ysv.nq
+    lines: dict[URIRef, list[bytes]]  # named graph -> its lines, for ysv.nq
+    iris: set[str]  # every IRI of the asserted data, and the datatypes of its literals (see ntriples.iris)
+    metadata: set | None = None  # the triples of the metadata graph, for the catalogue
     metadata_graph: URIRef | None = None
     site: bool = True
-    derived: tuple = ()  # names of the graphs in `graphs` that are not part of the asserted data
+    derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
+    asserted: set | None = None  # the distinct lines of the asserted graphs; made from `lines` if not given
 
 
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
@@ -181,18 +143,12 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         timings[name] = timings.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
-    converter = Converter()
-    names = sorted(outputs.graphs, key=str)
-    asserted_names = [name for name in names if name not in outputs.derived]
-    lines_of = {name: _sorted_graph_lines(converter, outputs.graphs[name]) for name in asserted_names}
-    iris = _iris(converter.terms.values())  # of every distinct term of the asserted data
-    lap("asserted graphs to N-Triples")
-    distinct: set = set()
-    for name in asserted_names:
-        distinct.update(lines_of[name])
+    names = sorted(outputs.lines, key=str)
+    if outputs.asserted is None:
+        outputs.asserted = set().union(*(outputs.lines[name] for name in names if name not in outputs.derived))
     files: dict[str, bytes] = {}
-    files["ysv.nt"] = _joined(sorted(distinct))
-    del distinct
+    files["ysv.nt"] = _joined(sorted(outputs.asserted))
+    iris = outputs.iris
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
     nt_path = str(Path(scratch) / "ysv.nt")
@@ -203,11 +159,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     lap("N-Triples")
     json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache) if helpers[0] is not None else None
     turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache) if helpers[1] is not None else None
-    for name in outputs.derived:
-        lines_of[name] = _sorted_graph_lines(converter, outputs.graphs[name])
-    del converter
     # N-Quads: a line of N-Triples ends with " .\n" and holds no other (literals escape their line breaks)
-    files["ysv.nq"] = b"".join(_joined(lines_of.pop(name)).replace(b" .\n", b" <" + str(name).encode() + b"> .\n")
+    files["ysv.nq"] = b"".join(_joined(outputs.lines[name]).replace(b" .\n", b" <" + str(name).encode() + b"> .\n")
                                for name in names)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
@@ -226,23 +179,9 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
-        files.update(render_site(outputs.graphs, outputs.base))
+        files.update(render_site(files["ysv.nq"], outputs.base))
         lap("site")
     return files
-
-
-def _sorted_graph_lines(converter: Converter, graph) -> list[bytes]:
-    """A graph (a set of triples) as N-Triples lines, sorted: each line put together from the N-Triples form of
-    its terms, each term's made once by pyoxigraph (twice as fast as building pyoxigraph triples to serialise;
-    tests/test_roundtrip.py checks the lines equal pyoxigraph's serialisation)."""
-    term = converter.ntriples
-    lines = [b"%s %s %s ." % (term(s), term(p), term(o)) for s, p, o in graph]
-    lines.sort()
-    return lines
-
-
-def _joined(lines: list[bytes]) -> bytes:
-    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 class RenderCache:
@@ -300,7 +239,7 @@ def _writers_digest() -> bytes:
     """What every run's Turtle or JSON-LD depends on besides the run: our writers' code and pyoxigraph's
     version (a cached run made by other code would not be what this code makes)."""
     digest = hashlib.sha256(ox.__version__.encode() + b"\0")
-    for module in ("writing.py", "jsonld.py"):
+    for module in ("writing.py", "jsonld.py", "ntriples.py"):
         digest.update(Path(__file__).with_name(module).read_bytes())
     return digest.digest()
 
@@ -435,13 +374,13 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str
     files["validation.ttl"] = canonical_turtle(report, _used_prefixes(report, shacl_prefixes))
     sums = describing.checksums(files)  # each file hashed once, for the catalogue and the manifest
     if outputs.metadata_graph is not None:
-        catalogue = describing.catalogue(outputs.graphs[outputs.metadata_graph], sums, outputs.base)
+        catalogue = describing.catalogue(outputs.metadata, sums, outputs.base)
         files["catalog.ttl"] = turtle(catalogue, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES)
         sums.update(describing.checksums({"catalog.ttl": files["catalog.ttl"]}))
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
         "base": outputs.base.iri,
-        "graphs": {str(name): len(graph) for name, graph in sorted(outputs.graphs.items())},
+        "graphs": {str(name): len(lines) for name, lines in sorted(outputs.lines.items())},
         "files": {
             name: {"bytes": sums[name][0], "sha256": sums[name][1],
                    **({"triples": _count(name, outputs, report)} if _count(name, outputs, report) is not None
@@ -457,7 +396,7 @@ def _count(name: str, outputs: Outputs, report: Graph) -> int | None:
     if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld", "ysv.ttl.gz"):
         return len(outputs.asserted)
     if name in ("ysv.nq", "ysv.nq.gz"):
-        return sum(len(g) for g in outputs.graphs.values())
+        return sum(len(lines) for lines in outputs.lines.values())
     if name == "validation.ttl":
         return len(report)
     return None

@@ -1,0 +1,56 @@
+"""What the build made of each source document, kept between builds (<cache>/documents/{source}.pickle).
+
+Mapping, reasoning and describing each work on one document at a time: a document's graph depends only on its
+own records and on the kinds of the records it names (mapping.Mapped.references); its entailments only on its
+graph, when the ontology's rules take one triple each (reasoning.Reasoner.distributes); and its part of the
+dataset's statistics only on its graph (describing.summarise). So what the three stages made of a document —
+its graph and its entailments as sorted N-Triples lines, and its summary — is kept under a hash of the
+document's files (loading.ParseCache's key) and of everything else it depends on (`settings`: the code of those
+stages, the IRI base, the ontology and the libraries' versions), and reused while the records it names are
+still of the kinds they were. A build then makes rdflib terms only for the documents that changed.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import caching
+
+
+@dataclass
+class Document:
+    asserted: list[bytes]  # the document's graph, sorted N-Triples lines
+    entailed: list[bytes]  # what the ontology lets us conclude about that graph alone, sorted lines
+    summary: object  # describing.Summary of the graph
+    references: dict[str, str]  # record id -> kind, for every record the graph names
+
+
+class DocumentCache:
+    """Documents kept by earlier builds. Without a cache folder nothing is kept or found."""
+
+    def __init__(self, cache: Path | None, settings: bytes):
+        self.folder = Path(cache) / "documents" if cache is not None else None
+        self.settings = settings
+
+    def _key(self, parse_key: str) -> str:
+        return hashlib.sha256(self.settings + b"\0" + parse_key.encode()).hexdigest()
+
+    def get(self, source_id: str, parse_key: str) -> Document | None:
+        """What was kept for this document, if it was made from the same files under the same settings."""
+        if self.folder is None:
+            return None
+        kept = caching.read(self.folder / f"{source_id}.pickle")
+        if (isinstance(kept, tuple) and len(kept) == 2 and kept[0] == self._key(parse_key)
+                and isinstance(kept[1], Document)):
+            return kept[1]
+        return None
+
+    def put(self, source_id: str, parse_key: str, document: Document) -> None:
+        if self.folder is not None:
+            caching.write(self.folder / f"{source_id}.pickle", (self._key(parse_key), document))
+
+    def prune(self, keep: set[str]) -> None:
+        """Forget the documents that are no longer in the data."""
+        if self.folder is not None:
+            caching.prune(self.folder, keep)

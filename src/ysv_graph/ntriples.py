@@ -1,0 +1,142 @@
+"""rdflib terms as N-Triples lines, and back: the form in which the build keeps each document's graph.
+
+A graph made in this build is a set of rdflib triples; a graph kept from an earlier build is its sorted
+N-Triples lines (bytes, without the line break). The lines are put together from the N-Triples form of each
+term, made once a term by pyoxigraph (tests/test_roundtrip.py checks they equal pyoxigraph's serialisation), so
+the same triples always give the same bytes. materialise() turns lines back into rdflib triples, for the few
+consumers that need terms (pyshacl on flagged batches; callers of build.run that inspect the graphs).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
+
+XSD_STRING = str(XSD.string)
+LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def to_ox(term):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+    raise TypeError(term)
+
+
+def to_rdflib(term):
+    """The inverse of to_ox for the terms we make (a plain literal is xsd:string in RDF 1.1; rdflib's plain
+    Literal is how mapping makes one)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(term)
+
+
+class Converter:
+    """rdflib terms to pyoxigraph terms, each distinct term converted once (IRIs repeat a great deal)."""
+
+    def __init__(self) -> None:
+        self.terms: dict = {}
+        self.written: dict = {}  # term -> its N-Triples form, as bytes
+
+    def __call__(self, term):
+        converted = self.terms.get(term)
+        if converted is None:
+            converted = self.terms[term] = to_ox(term)
+        return converted
+
+    def ntriples(self, term) -> bytes:
+        """The term as pyoxigraph writes it in N-Triples (its str() is that form: same escaping, tested)."""
+        written = self.written.get(term)
+        if written is None:
+            written = self.written[term] = str(self(term)).encode("utf-8")
+        return written
+
+    def triples(self, triples) -> list:
+        c = self
+        return [ox.Triple(c(s), c(p), c(o)) for s, p, o in triples]
+
+    def quads(self, graphs: dict) -> list:
+        c = self
+        return [ox.Quad(c(s), c(p), c(o), c(name)) for name, graph in graphs.items() for s, p, o in graph]
+
+
+def sorted_lines(converter: Converter, graph) -> list[bytes]:
+    """A graph (a set of triples) as N-Triples lines, sorted."""
+    term = converter.ntriples
+    lines = [b"%s %s %s ." % (term(s), term(p), term(o)) for s, p, o in graph]
+    lines.sort()
+    return lines
+
+
+def joined(lines: list[bytes]) -> bytes:
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def materialise(lines: list[bytes]) -> set:
+    """N-Triples lines as a set of rdflib triples (each distinct term made once)."""
+    terms: dict = {}
+
+    def term(t):
+        made = terms.get(t)
+        if made is None:
+            made = terms[t] = to_rdflib(t)
+        return made
+
+    return {(term(t.subject), term(t.predicate), term(t.object))
+            for t in ox.parse(joined(lines), format=ox.RdfFormat.N_TRIPLES)}
+
+
+class Graphs(Mapping):
+    """Named graph -> its triples: a graph made in this build as it is, one kept from an earlier build (its
+    N-Triples lines) made into triples when first asked for."""
+
+    def __init__(self, made: dict, lines: dict):
+        self.made = dict(made)
+        self.lines = lines
+        self.names = list(dict.fromkeys([*made, *lines]))
+
+    def __getitem__(self, name):
+        graph = self.made.get(name)
+        if graph is None:
+            if name not in self.lines:
+                raise KeyError(name)
+            graph = self.made[name] = materialise(self.lines[name])
+        return graph
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def iris(terms) -> set[str]:
+    """The IRIs among terms in their N-Triples form, and the datatypes of the literals (xsd:string for a plain
+    one, rdf:langString for one with a language tag), as pyoxigraph gives them."""
+    found = set()
+    for term in terms:
+        if term[:1] == b"<":
+            found.add(term[1:-1].decode("utf-8"))
+        elif term[:1] == b'"':
+            if term.endswith(b">"):
+                found.add(term[term.rindex(b"^^<") + 3:-1].decode("utf-8"))
+            elif term.endswith(b'"'):
+                found.add(XSD_STRING)
+            else:
+                found.add(LANG_STRING)
+    return found

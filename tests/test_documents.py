@@ -1,0 +1,181 @@
+"""Per-document building (documents.py): what is kept of a document, and the pieces the build puts together from
+those kept parts, equal what the whole graph gives."""
+from __future__ import annotations
+
+import pickle
+from collections import Counter
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+
+from ysv_graph import build, describing, documents, loading, mapping, ntriples, reasoning, writing
+from ysv_graph.vocab import Base
+
+from conftest import DATA
+
+ENTAILMENTS = URIRef("https://w3id.org/ysv/graph/entailments")
+METADATA = URIRef("https://w3id.org/ysv/graph/metadata")
+
+
+def _source_graphs(built) -> dict:
+    return {name: built.graphs[name] for name in built.graphs
+            if name not in built.derived and name != METADATA}
+
+
+def _reference_statistics(data: set, base: Base) -> dict:
+    """VoID's and DCAT's figures of a set of rdflib triples, computed the plain way (what describe states)."""
+    types = [(s, o) for s, p, o in data if p == RDF.type]
+    links = {}
+    for target in describing.LINK_TARGETS:
+        linked = [p for _s, p, o in data if isinstance(o, URIRef) and str(o).startswith(target.namespace)]
+        links[target.key] = (len(linked), sorted(set(linked)))
+    return {
+        "triples": len(data),
+        "subjects": len({s for s, _p, _o in data}),
+        "objects": len({o for _s, _p, o in data}),
+        "typed": len({s for s, _o in types if isinstance(s, URIRef)}),
+        "areas": sorted({s for s, o in types if o == base.ysv.PoliceForceArea}),
+        "classes": dict(Counter(o for _s, o in types)),
+        "properties": dict(Counter(p for _s, p, _o in data)),
+        "links": links,
+        "dates": sorted(o.toPython() for o in {o for _s, _p, o in data
+                                                if isinstance(o, Literal) and o.datatype == XSD.date}),
+    }
+
+
+def _from_summary(summary: describing.Summary) -> dict:
+    return {
+        "triples": summary.triples,
+        "subjects": len(summary.subjects),
+        "objects": len(summary.objects),
+        "typed": len(summary.typed),
+        "areas": sorted(URIRef(describing._iri(a)) for a in summary.areas),
+        "classes": describing._iri_keys(summary.classes),
+        "properties": describing._iri_keys(summary.properties),
+        "links": {key: (sum(c.values()), sorted(describing._iri_keys(c))) for key, c in summary.links.items()},
+        "dates": sorted(describing._dates(summary.dates)),
+    }
+
+
+def test_summaries_of_documents_merge_into_the_statistics_of_their_union(built):
+    base = Base()
+    graphs = _source_graphs(built)
+    converter = ntriples.Converter()
+    parts = [ntriples.sorted_lines(converter, graph) for graph in graphs.values()]
+    # a made-up document holding lines of others, so that the union has lines held by three documents
+    parts.append(sorted(set(parts[0][::2]) | set(parts[1][1::3]) | set(parts[-1][:5])))
+    parts.append(sorted(set(parts[0][::4])))
+    seen, shared = set(), []
+    for lines in parts:
+        shared.extend(seen.intersection(lines))
+        seen.update(lines)
+    assert len(shared) > 10  # periods described by figures of several documents, and the made-up ones
+    merged = describing.merged([describing.summarise(lines, base) for lines in parts],
+                               describing.summarise(shared, base))
+    union = set().union(*graphs.values())
+    expected = _reference_statistics(union, base)
+    assert expected["triples"] == 2793 and expected["areas"] and expected["dates"]  # void:triples in out/ysv.nt
+    assert all(count for count, _predicates in expected["links"].values())
+    assert _from_summary(merged) == expected
+
+
+def test_lines_made_back_into_triples_are_the_same_triples(built):
+    converter = ntriples.Converter()
+    for graph in (built.asserted, built.graphs[ENTAILMENTS]):
+        assert ntriples.materialise(ntriples.sorted_lines(converter, graph)) == set(graph)
+
+
+def test_iris_of_lines_equal_those_of_the_terms(built):
+    converter = ntriples.Converter()
+    lines = ntriples.sorted_lines(converter, built.asserted)
+    assert ntriples.iris(build._terms(lines)) == writing._iris(converter.terms.values())
+    assert str(XSD.string) in ntriples.iris(build._terms(lines))  # plain literals count as xsd:string
+
+
+def test_references_name_every_record_a_graph_refers_to_and_hold_only_while_kinds_do():
+    curated = loading.load(DATA)
+    mapped = mapping.map_records(curated, Base())
+    kinds = curated.kinds()
+    assert set(mapped.references) == set(curated.sources)
+    elsewhere = {source: {key for key in refs if curated.find(key).source != source}
+                 for source, refs in mapped.references.items()}
+    source = max(elsewhere, key=lambda s: len(elsewhere[s]))
+    assert len(elsewhere[source]) >= 3  # a document whose graph names records of other documents
+    references = mapped.references[source]
+    assert mapping.references_hold(references, kinds)
+    key = sorted(elsewhere[source])[0]
+    assert not mapping.references_hold(references, {**kinds, key: "groups" if kinds[key] != "groups" else "people"})
+    assert not mapping.references_hold(references, {k: v for k, v in kinds.items() if k != key})
+    # mapping only the other documents makes none of the skipped one's graph, and the same graphs for the rest
+    partial = mapping.map_records(curated, Base(), skip=frozenset({source}))
+    assert mapping.graph_name(Base(), source) not in partial.graphs
+    assert {n: g for n, g in partial.graphs.items()} == \
+        {n: g for n, g in mapped.graphs.items() if n != mapping.graph_name(Base(), source)}
+
+
+def test_a_kept_document_is_found_only_under_the_same_files_and_settings(tmp_path):
+    document = documents.Document([b"<a> <b> <c> ."], [], None, {"x": "forces"})
+    kept = documents.DocumentCache(tmp_path, b"settings")
+    kept.put("doc", "files-1", document)
+    assert kept.get("doc", "files-1") == document
+    assert kept.get("doc", "files-2") is None
+    assert documents.DocumentCache(tmp_path, b"other settings").get("doc", "files-1") is None
+    assert documents.DocumentCache(None, b"settings").get("doc", "files-1") is None
+    (tmp_path / "documents" / "doc.pickle").write_bytes(pickle.dumps("damaged")[:5])
+    assert kept.get("doc", "files-1") is None
+    kept.put("other", "files-1", document)
+    kept.prune({"doc"})
+    assert sorted(p.name for p in (tmp_path / "documents").iterdir()) == ["doc.pickle"]
+
+
+def test_build_settings_change_with_the_base_and_the_ontology():
+    ontology = build.load_ontology(Base())
+    settings = build._settings(Base(), ontology)
+    assert build._settings(Base("https://example.org/ysv/"), build.load_ontology(Base("https://example.org/ysv/"))) \
+        != settings
+    extra = Graph()
+    for triple in ontology:
+        extra.add(triple)
+    extra.add((URIRef("https://w3id.org/ysv/def/Extra"), RDF.type, URIRef("http://www.w3.org/2002/07/owl#Class")))
+    assert build._settings(Base(), extra) != settings
+
+
+def test_published_entailments_equal_owlrl_over_what_was_reasoned_over(built):
+    """The build entails document by document (and the metadata graph as mapped); the union, less what is
+    asserted, must be exactly what owlrl's full closure adds about the whole asserted data."""
+    ontology = build.load_ontology(Base())
+    data = mapping.map_records(loading.load(DATA), Base()).union()
+    published = set(built.graphs[ENTAILMENTS])
+    assert len(published) > 100
+    assert published == reasoning.owlrl_data_entailments(ontology, data)
+
+
+def test_a_transitive_property_stops_entailing_document_by_document():
+    ontology = build.load_ontology(Base())
+    assert reasoning.Reasoner(ontology).distributes
+    transitive = Graph()
+    for triple in ontology:
+        transitive.add(triple)
+    transitive.add((URIRef("https://w3id.org/ysv/def/partOfInspection"), RDF.type,
+                    URIRef("http://www.w3.org/2002/07/owl#TransitiveProperty")))
+    assert not reasoning.Reasoner(transitive).distributes
+
+
+@pytest.mark.parametrize("reports", [1])
+def test_corpus_entailments_document_by_document_equal_those_of_the_whole(tmp_path, reports):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
+    spec = importlib.util.spec_from_file_location("ysv_benchmarks_corpus_docs", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.generate(reports, tmp_path / "corpus", seed=0)
+    result = build.run(tmp_path / "corpus", None, Base(), write=False, jobs=0)
+    data = mapping.map_records(loading.load(tmp_path / "corpus"), Base()).union()
+    expected = reasoning.reason(build.load_ontology(Base()), data)
+    assert len(expected) > 200 * reports
+    assert set(result.graphs[ENTAILMENTS]) == expected
