@@ -199,11 +199,13 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     statistics = describing.merged(list(summaries.values()), describing.summarise(shared, base))
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
     metadata_lines = ntriples.sorted_lines(converter, mapped.graphs[metadata])
+    quads = {graph_of[source_id]: kept[source_id].quads if source_id in kept
+             else ntriples.quads(asserted_lines[source_id], graph_of[source_id]) for source_id in graph_of}
     for source_id in made:  # kept for the next build (given a cache, under the hash of the folder's files)
         if source_id in curated.parse_keys:
             kept_documents.put(source_id, curated.parse_keys[source_id], documents.Document(
                 asserted_lines[source_id], entailed_lines.get(source_id, []), summaries[source_id],
-                mapped.references.get(source_id, {})))
+                mapped.references.get(source_id, {}), quads[graph_of[source_id]]))
     kept_documents.prune(set(graph_of))
     iris = ntriples.iris(statistics.subjects) | ntriples.iris(statistics.objects) \
         | ntriples.iris(statistics.properties) | ntriples.iris(_terms(metadata_lines))
@@ -236,7 +238,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
     outputs = writing.Outputs(base, lines, iris, mapped.graphs[metadata], metadata, site=site,
-                              derived=(base.graph["entailments"], base.graph["ontology"]), asserted=distinct)
+                              derived=(base.graph["entailments"], base.graph["ontology"]), asserted=distinct,
+                              quads=quads)
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}

@@ -87,6 +87,12 @@ def joined(lines: list[bytes]) -> bytes:
     return b"\n".join(lines) + b"\n" if lines else b""
 
 
+def quads(lines: list[bytes], graph) -> bytes:
+    """Lines of a graph as N-Quads in that graph: a line of N-Triples ends with " ." and holds no line break
+    (literals escape theirs), so the graph's name goes before each " .\\n"."""
+    return joined(lines).replace(b" .\n", b" <" + str(graph).encode("utf-8") + b"> .\n")
+
+
 def materialise(lines: list[bytes]) -> set:
     """N-Triples lines as a set of rdflib triples (each distinct term made once)."""
     terms: dict = {}

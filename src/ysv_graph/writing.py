@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
 from . import caching, describing, jsonld
-from .ntriples import Converter, joined as _joined, sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
+from .ntriples import Converter, joined as _joined, quads as _quads, sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
 from .vocab import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
@@ -108,6 +108,7 @@ class Outputs:
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
     asserted: set | None = None  # the distinct lines of the asserted graphs; made from `lines` if not given
+    quads: dict | None = None  # named graph -> its part of ysv.nq (ntriples.quads), where the caller has it
 
 
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
@@ -159,8 +160,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     lap("N-Triples")
     json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache) if helpers[0] is not None else None
     turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache) if helpers[1] is not None else None
-    # N-Quads: a line of N-Triples ends with " .\n" and holds no other (literals escape their line breaks)
-    files["ysv.nq"] = b"".join(_joined(outputs.lines[name]).replace(b" .\n", b" <" + str(name).encode() + b"> .\n")
+    kept = outputs.quads or {}
+    files["ysv.nq"] = b"".join(kept[name] if name in kept else _quads(outputs.lines[name], name)
                                for name in names)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
