@@ -7,7 +7,8 @@ dataset's statistics only on its graph (describing.summarise). So what the three
 its graph and its entailments as sorted N-Triples lines (and the graph's part of ysv.nq), and its summary — is
 kept under a hash of the document's files (loading.ParseCache's key) and of everything else it depends on
 (`settings`: the code of those stages, the IRI base, the ontology and the libraries' versions), and reused
-while the records it names are still of the kinds they were. A build then makes rdflib terms only for the documents that changed.
+while the records it names are still of the kinds they were. A build then makes rdflib terms only for the
+documents that changed.
 """
 from __future__ import annotations
 
