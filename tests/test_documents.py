@@ -78,6 +78,7 @@ def test_summaries_of_documents_merge_into_the_statistics_of_their_union(built):
     assert expected["triples"] == 2793 and expected["areas"] and expected["dates"]  # void:triples in out/ysv.nt
     assert all(count for count, _predicates in expected["links"].values())
     assert _from_summary(merged) == expected
+    assert merged.iris == ntriples.iris(ntriples.terms(sorted(set().union(*parts))))
 
 
 def test_lines_made_back_into_triples_are_the_same_triples(built):
@@ -89,8 +90,8 @@ def test_lines_made_back_into_triples_are_the_same_triples(built):
 def test_iris_of_lines_equal_those_of_the_terms(built):
     converter = ntriples.Converter()
     lines = ntriples.sorted_lines(converter, built.asserted)
-    assert ntriples.iris(build._terms(lines)) == writing._iris(converter.terms.values())
-    assert str(XSD.string) in ntriples.iris(build._terms(lines))  # plain literals count as xsd:string
+    assert ntriples.iris(ntriples.terms(lines)) == writing._iris(converter.terms.values())
+    assert str(XSD.string) in ntriples.iris(ntriples.terms(lines))  # plain literals count as xsd:string
 
 
 def test_references_name_every_record_a_graph_refers_to_and_hold_only_while_kinds_do():
@@ -179,3 +180,66 @@ def test_corpus_entailments_document_by_document_equal_those_of_the_whole(tmp_pa
     expected = reasoning.reason(build.load_ontology(Base()), data)
     assert len(expected) > 200 * reports
     assert set(result.graphs[ENTAILMENTS]) == expected
+
+
+def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_what_changed(tmp_path):
+    import gzip
+    import random
+    import shutil
+    import subprocess
+
+    rng = random.Random(7)
+    words = [f"word{i}".encode() for i in range(400)]
+    parts = [(f"<https://example.org/graph/{i}>".encode(),
+              b"".join(b"<s%d> <p> \"%s\" .\n" % (i, b" ".join(rng.choices(words, k=12))) for _ in range(300)))
+             for i in range(200)]
+    whole = b"".join(data for _name, data in parts)
+    kept = writing.RenderCache(tmp_path, "test-gzip")
+    first = writing.gzip_chunks(parts, kept)
+    assert gzip.decompress(first) == whole
+    assert writing.gzip_chunks(parts) == first  # the same bytes without a cache
+    if shutil.which("gzip"):  # an independent reader: the gzip command (checks the CRC and length too)
+        path = tmp_path / "data.gz"
+        path.write_bytes(first)
+        assert subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=True).stdout == whole
+    assert len(first) < 1.03 * len(gzip.compress(whole, compresslevel=6, mtime=0))
+    chunks = kept.made
+    assert 5 < chunks < 40  # about one chunk for 16 parts
+    edited = list(parts)
+    edited[100] = (parts[100][0], parts[100][1].replace(b"word1 ", b"edited ", 1))
+    again = writing.RenderCache(tmp_path, "test-gzip")
+    second = writing.gzip_chunks(edited, again)
+    assert gzip.decompress(second) == b"".join(data for _name, data in edited)
+    assert again.made == 1  # only the chunk holding the edited part was compressed again
+
+
+def test_input_file_lines_equal_what_rdflib_terms_give():
+    from rdflib.namespace import DCTERMS, PROV, RDFS
+
+    curated = loading.load(DATA)
+    base = Base()
+    converter = ntriples.Converter()
+    lines = describing.input_files(curated, base, converter.ntriples)
+    activity = base.id[f"dataset/ysv/build/{curated.dataset['version']}"]
+    spdx = describing.SPDX
+    expected = set()
+    for path, digest in curated.files.items():
+        entity, checksum = base.id[f"dataset/ysv/input/{path}"], base.id[f"dataset/ysv/input/{path}/sha256"]
+        expected |= {(activity, PROV.used, entity), (entity, RDF.type, PROV.Entity),
+                     (entity, RDFS.label, Literal(f"data/{path}", lang="en")),
+                     (entity, DCTERMS.identifier, Literal(f"data/{path}")), (entity, spdx.checksum, checksum),
+                     (checksum, RDF.type, spdx.Checksum), (checksum, spdx.algorithm, spdx.checksumAlgorithm_sha256),
+                     (checksum, spdx.checksumValue, Literal(digest, datatype=XSD.hexBinary))}
+    assert len(curated.files) > 40
+    assert lines == ntriples.sorted_lines(ntriples.Converter(), expected)
+    with pytest.raises(ValueError):
+        curated.files["x.yaml"] = "not hex"
+        describing.input_files(curated, base, converter.ntriples)
+
+
+def test_turtle_of_lines_equals_turtle_of_the_triples(built):
+    graph = built.graphs[METADATA]
+    prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES
+    lines = ntriples.sorted_lines(ntriples.Converter(), graph)
+    assert len(lines) > 500
+    assert writing.turtle_of_lines(lines, prefixes) == writing.turtle(graph, prefixes)

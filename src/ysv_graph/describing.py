@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SDO, VOID, XSD
 
-from . import __version__
+from . import __version__, ntriples
 from .loading import Curated
 from .mapping import en
 from .vocab import ONS_GEO, Base
@@ -214,20 +214,39 @@ def describe(curated: Curated, graph: set, stats: "Summary", base: Base) -> set:
     g.add((software, SDO.softwareVersion, Literal(__version__)))
     for source_id in sorted(curated.sources):
         g.add((activity, PROV.used, base.id[f"source/{source_id}"]))
-    for path, digest in sorted(curated.files.items()):
-        entity = base.id[f"dataset/ysv/input/{path}"]
-        checksum = base.id[f"dataset/ysv/input/{path}/sha256"]
-        g.add((activity, PROV.used, entity))
-        g.add((entity, RDF.type, PROV.Entity))
-        g.add((entity, RDFS.label, en(f"data/{path}")))
-        g.add((entity, DCTERMS.identifier, Literal(f"data/{path}")))
-        g.add((entity, SPDX.checksum, checksum))
-        g.add((checksum, RDF.type, SPDX.Checksum))
-        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-        g.add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary)))
     return g
 
 
+def input_files(curated: Curated, base: Base, term) -> list[bytes]:
+    """The rest of the description of the build: each curated file it used, with its SHA-256, as N-Triples lines
+    (term: a term's N-Triples form, ntriples.Converter.ntriples). A corpus has tens of thousands of files, so
+    these lines are made directly rather than as rdflib triples; tests check they equal what rdflib terms give."""
+    activity = term(base.id[f"dataset/ysv/build/{curated.dataset['version']}"])
+    used, a, label, identifier = (term(t) for t in (PROV.used, RDF.type, RDFS.label, DCTERMS.identifier))
+    entity_class, has_checksum, checksum_class = term(PROV.Entity), term(SPDX.checksum), term(SPDX.Checksum)
+    algorithm, sha256, value = term(SPDX.algorithm), term(SPDX.checksumAlgorithm_sha256), term(SPDX.checksumValue)
+    hex_binary = str(XSD.hexBinary).encode()
+    lines = []
+    for path, digest in curated.files.items():
+        entity = term(base.id[f"dataset/ysv/input/{path}"])
+        checksum = term(base.id[f"dataset/ysv/input/{path}/sha256"])
+        if not HEX.fullmatch(digest):
+            raise ValueError(f"not a SHA-256 in hexadecimal: {digest!r}")
+        lines += (
+            b"%s %s %s ." % (activity, used, entity),
+            b"%s %s %s ." % (entity, a, entity_class),
+            b"%s %s %s ." % (entity, label, term(en(f"data/{path}"))),
+            b"%s %s %s ." % (entity, identifier, term(Literal(f"data/{path}"))),
+            b"%s %s %s ." % (entity, has_checksum, checksum),
+            b"%s %s %s ." % (checksum, a, checksum_class),
+            b"%s %s %s ." % (checksum, algorithm, sha256),
+            b'%s %s "%s"^^<%s> .' % (checksum, value, digest.encode(), hex_binary),  # hex needs no escaping
+        )
+    lines.sort()
+    return lines
+
+
+HEX = re.compile("[0-9a-f]{64}")
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 DATE_END = b'"^^<http://www.w3.org/2001/XMLSchema#date> .'
 
@@ -246,6 +265,7 @@ class Summary:
     classes: Counter  # class -> entities
     properties: Counter  # property -> triples
     links: dict  # link target's key -> link predicate -> triples
+    iris: set  # every IRI, and the datatype of every literal (ntriples.iris), for the writer's prefixes
 
 
 def summarise(lines: list[bytes], base: Base) -> Summary:
@@ -256,16 +276,19 @@ def summarise(lines: list[bytes], base: Base) -> Summary:
     parts = [line.split(b" ", 2) for line in lines]
     typing = [(s, o[:-2]) for s, p, o in parts if p == TYPE]
     linked = [(p, o) for _s, p, o in parts if o.startswith(starts)]
+    subjects, objects, properties = {s for s, _p, _o in parts}, {o[:-2] for _s, _p, o in parts}, \
+        Counter(p for _s, p, _o in parts)
     return Summary(
         triples=len(parts),
-        subjects={s for s, _p, _o in parts},
-        objects={o[:-2] for _s, _p, o in parts},
+        subjects=subjects,
+        objects=objects,
         typed={s for s, _o in typing if s.startswith(b"<")},
         areas={s for s, o in typing if o == area},
         dates={o[:-2] for _s, _p, o in parts if o.endswith(DATE_END)},
         classes=Counter(o for _s, o in typing),
-        properties=Counter(p for _s, p, _o in parts),
+        properties=properties,
         links={key: Counter(p for p, o in linked if o.startswith(start)) for key, start in targets},
+        iris=ntriples.iris(subjects) | ntriples.iris(objects) | ntriples.iris(properties),
     )
 
 
@@ -273,10 +296,10 @@ def merged(summaries: list[Summary], extra: Summary) -> Summary:
     """The summary of the union of graphs, from theirs; extra: the summary of the lines the graphs share, one
     copy less than the number of graphs that hold each (counted once too often in the sums)."""
     total = Summary(0, set(), set(), set(), set(), set(), Counter(), Counter(),
-                    {t.key: Counter() for t in LINK_TARGETS})
+                    {t.key: Counter() for t in LINK_TARGETS}, set())
     for part in summaries:
         total.triples += part.triples
-        for name in ("subjects", "objects", "typed", "areas", "dates"):
+        for name in ("subjects", "objects", "typed", "areas", "dates", "iris"):
             getattr(total, name).update(getattr(part, name))
         total.classes.update(part.classes)
         total.properties.update(part.properties)
@@ -325,10 +348,10 @@ def checksums(files: dict[str, bytes]) -> dict[str, tuple[int, str]]:
         return {name: (len(data), digest) for (name, data), digest in zip(files.items(), digests)}
 
 
-def catalogue(metadata, sums: dict[str, tuple[int, str]], base: Base) -> set:
-    """The metadata graph plus each distribution's byte size and checksum (sums: see checksums()), for
-    out/catalog.ttl."""
-    out = set(metadata)
+def catalogue(sums: dict[str, tuple[int, str]], base: Base) -> set:
+    """What out/catalog.ttl adds to the metadata graph: each distribution's byte size and checksum (sums: see
+    checksums())."""
+    out = set()
     for dist in DISTRIBUTIONS:
         if dist.file not in sums:
             continue

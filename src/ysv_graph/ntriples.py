@@ -131,6 +131,15 @@ class Graphs(Mapping):
         return len(self.names)
 
 
+def terms(lines: list[bytes]) -> list[bytes]:
+    """Every term of some N-Triples lines, in their N-Triples form."""
+    found = []
+    for line in lines:
+        s, p, o = line.split(b" ", 2)
+        found += (s, p, o[:-2])
+    return found
+
+
 def iris(terms) -> set[str]:
     """The IRIs among terms in their N-Triples form, and the datatypes of the literals (xsd:string for a plain
     one, rdf:langString for one with a language tag), as pyoxigraph gives them."""
