@@ -116,7 +116,8 @@ def test_references_name_every_record_a_graph_refers_to_and_hold_only_while_kind
 
 
 def test_a_kept_document_is_found_only_under_the_same_files_and_settings(tmp_path):
-    document = documents.Document([b"<a> <b> <c> ."], [], None, {"x": "forces"})
+    document = documents.Document(b"<a> <b> <c> .\n", b"", None, {"x": "forces"})
+    assert ntriples.split(document.asserted) == [b"<a> <b> <c> ."] and ntriples.split(document.entailed) == []
     kept = documents.DocumentCache(tmp_path, b"settings")
     kept.put("doc", "files-1", document)
     assert kept.get("doc", "files-1") == document

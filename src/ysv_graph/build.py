@@ -44,27 +44,6 @@ class BuildResult:
         return set().union(*(self.graphs[name] for name in self.graphs if name not in self.derived))
 
 
-def _asserted_graphs(graphs: Mapping, derived: tuple) -> Mapping:
-    """The asserted graphs, each made into triples only when asked for."""
-    return _Subset(graphs, [name for name in graphs if name not in derived])
-
-
-class _Subset(Mapping):
-    def __init__(self, graphs: Mapping, names: list):
-        self.graphs, self.names = graphs, names
-
-    def __getitem__(self, name):
-        if name not in self.names:
-            raise KeyError(name)
-        return self.graphs[name]
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-
 def _merged(parts) -> tuple[list[bytes], list[bytes]]:
     """Sorted lists of lines as one sorted list without repeats, and the repeats (a line held by k of the lists
     comes k - 1 times). Sorted lists put end to end are sorted by merging (Python's sort finds the runs), three
@@ -170,14 +149,14 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in sorted(curated.sources)}
     asserted_lines = {}  # source document -> its graph's lines
     for source_id, name in graph_of.items():
-        asserted_lines[source_id] = (kept[source_id].asserted if source_id in kept
+        asserted_lines[source_id] = (ntriples.split(kept[source_id].asserted) if source_id in kept
                                      else ntriples.sorted_lines(converter, mapped.graphs[name]))
     mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
 
     stage("reason")
     made = [source_id for source_id in graph_of if source_id not in kept]
-    entailed_lines = {source_id: kept[source_id].entailed for source_id in kept}
+    entailed_lines = {source_id: ntriples.split(kept[source_id].entailed) for source_id in kept}
     if reasoner.distributes:
         for source_id in made:
             entailed_lines[source_id] = ntriples.sorted_lines(converter,
@@ -240,17 +219,20 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}
         rendered: dict[str, int] = {}
+
+        def keep_documents() -> None:  # for the next build (given a cache, under the hash of the folder's files)
+            for source_id in made:
+                if source_id in curated.parse_keys:
+                    name = graph_of[source_id]
+                    kept_documents.put(source_id, curated.parse_keys[source_id], documents.Document(
+                        ntriples.joined(asserted_lines[source_id]),
+                        ntriples.joined(entailed_lines.get(source_id, [])), summaries[source_id],
+                        mapped.references.get(source_id, {}), quads[name]))
+            kept_documents.prune(set(graph_of))
+
         files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts, cache=cache, counts=rendered)
-        keeping = time.perf_counter()
-        for source_id in made:  # kept for the next build (given a cache, under the hash of the folder's files)
-            if source_id in curated.parse_keys:
-                name = graph_of[source_id]
-                kept_documents.put(source_id, curated.parse_keys[source_id], documents.Document(
-                    asserted_lines[source_id], entailed_lines.get(source_id, []), summaries[source_id],
-                    mapped.references.get(source_id, {}), quads[name]))
-        kept_documents.prune(set(graph_of))
-        parts["documents kept for the next build"] = time.perf_counter() - keeping
+                                    timings=parts, cache=cache, counts=rendered,
+                                    meanwhile=("documents kept for the next build", keep_documents))
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
@@ -261,8 +243,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     if helpers[2] is not None:
         helpers[2].close()
     confirm_start = time.perf_counter()
-    confirmed = validation.confirm(_asserted_graphs(graphs, outputs.derived), shapes, screened, processes,
-                                   cache, alone=(metadata,))
+    asserted_graphs = ntriples.Graphs({n: g for n, g in made_graphs.items() if n not in outputs.derived},
+                                      {n: g for n, g in lines.items() if n not in outputs.derived})
+    confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
     confirm_seconds = time.perf_counter() - confirm_start
     result = confirmed.result
     # what the cache holds for batches no longer in the data will not be asked for again

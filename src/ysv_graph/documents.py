@@ -21,8 +21,8 @@ from . import caching
 
 @dataclass
 class Document:
-    asserted: list[bytes]  # the document's graph, sorted N-Triples lines
-    entailed: list[bytes]  # what the ontology lets us conclude about that graph alone, sorted lines
+    asserted: bytes  # the document's graph, as sorted N-Triples (ntriples.joined; ntriples.split gives the lines)
+    entailed: bytes  # what the ontology lets us conclude about that graph alone, the same way
     summary: object  # describing.Summary of the graph
     references: dict[str, str]  # record id -> kind, for every record the graph names
     quads: bytes = b""  # the graph's lines as N-Quads (its part of ysv.nq)

@@ -87,6 +87,11 @@ def joined(lines: list[bytes]) -> bytes:
     return b"\n".join(lines) + b"\n" if lines else b""
 
 
+def split(data: bytes) -> list[bytes]:
+    """The lines of joined(lines)."""
+    return data.split(b"\n")[:-1]
+
+
 def quads(lines: list[bytes], graph) -> bytes:
     """Lines of a graph as N-Quads in that graph: a line of N-Triples ends with " ." and holds no line break
     (literals escape theirs), so the graph's name goes before each " .\\n"."""
