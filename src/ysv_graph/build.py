@@ -58,7 +58,7 @@ def _merged(parts) -> tuple[list[bytes], list[bytes]]:
     return distinct, [line for line, after in zip(everything, everything[1:]) if line == after]
 
 
-def _settings(base: Base, ontology: Graph) -> bytes:
+def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
     """What every document's graph, entailments and summary depend on besides the document (documents.py): the
     code of the stages that make them, the IRI base, the ontology, and the libraries' versions."""
     import hashlib
@@ -72,7 +72,7 @@ def _settings(base: Base, ontology: Graph) -> bytes:
     digest.update(base.iri.encode() + b"\0")
     for package in ("rdflib", "owlrl", "pyoxigraph"):
         digest.update(f"{package} {version(package)}\0".encode())
-    digest.update(ntriples.joined(ntriples.sorted_lines(ntriples.Converter(), ontology)))
+    digest.update(ntriples.joined(ontology_lines))
     return digest.digest()
 
 
@@ -135,7 +135,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     stage("map")
     ontology = load_ontology(base)
     reasoner = reasoning.Reasoner(ontology, cache)
-    kept_documents = documents.DocumentCache(cache if reasoner.distributes else None, _settings(base, ontology))
+    converter = ntriples.Converter()
+    ontology_lines = ntriples.sorted_lines(converter, ontology)
+    kept_documents = documents.DocumentCache(cache if reasoner.distributes else None,
+                                             _settings(base, ontology_lines))
     kinds = curated.kinds()
     kept: dict[str, documents.Document] = {}
     for source_id in sorted(curated.sources):
@@ -144,7 +147,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         if document is not None and mapping.references_hold(document.references, kinds):
             kept[source_id] = document
     mapped = mapping.map_records(curated, base, skip=frozenset(kept))
-    converter = ntriples.Converter()
     metadata = mapped.metadata_graph
     graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in sorted(curated.sources)}
     asserted_lines = {}  # source document -> its graph's lines
@@ -189,7 +191,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     lines = {graph_of[source_id]: asserted_lines[source_id] for source_id in graph_of}
     lines[metadata] = metadata_lines
     lines[base.graph["entailments"]] = entailed_sorted
-    lines[base.graph["ontology"]] = ntriples.sorted_lines(converter, ontology)
+    lines[base.graph["ontology"]] = ontology_lines
     del converter
     done("describe")
 
@@ -212,9 +214,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     made_graphs = {graph_of[source_id]: mapped.graphs[graph_of[source_id]] for source_id in made}
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
-    outputs = writing.Outputs(base, lines, iris, metadata, site=site,
-                              derived=(base.graph["entailments"], base.graph["ontology"]), asserted=asserted,
-                              quads=quads)
+    outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
+                              derived=(base.graph["entailments"], base.graph["ontology"]), quads=quads)
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}

@@ -304,12 +304,12 @@ def merged(summaries: list[Summary], extra: Summary) -> Summary:
         total.classes.update(part.classes)
         total.properties.update(part.properties)
         for key, counts in part.links.items():
-            total.links.setdefault(key, Counter()).update(counts)
+            total.links[key].update(counts)
     total.triples -= extra.triples
     total.classes -= extra.classes
     total.properties -= extra.properties
     for key, counts in extra.links.items():
-        total.links[key] = total.links.get(key, Counter()) - counts
+        total.links[key] -= counts
     return total
 
 

@@ -111,10 +111,10 @@ class Outputs:
     base: Base
     lines: dict[URIRef, list[bytes]]  # named graph -> its lines, for ysv.nq
     iris: set[str]  # every IRI of the asserted data, and the datatypes of its literals (see ntriples.iris)
+    asserted: list  # the sorted, distinct lines of the asserted graphs (what ysv.nt holds)
     metadata_graph: URIRef | None = None
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
-    asserted: list | None = None  # the sorted, distinct lines of the asserted graphs; made if not given
     quads: dict | None = None  # named graph -> its part of ysv.nq (ntriples.quads), where the caller has it
 
 
@@ -153,8 +153,6 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         clock[0] = now
 
     names = sorted(outputs.lines, key=str)
-    if outputs.asserted is None:
-        outputs.asserted = sorted(set().union(*(outputs.lines[n] for n in names if n not in outputs.derived)))
     files: dict[str, bytes] = {}
     files["ysv.nt"] = _joined(outputs.asserted)
     iris = outputs.iris
