@@ -247,3 +247,20 @@ def test_turtle_of_lines_equals_turtle_of_the_triples(built):
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
     assert len(lines) > 500
     assert writing.turtle_of_lines(lines, prefixes) == writing.turtle(graph, prefixes)
+
+
+def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_path, monkeypatch):
+    """A big corpus has its documents made in a pool of processes (build._make_documents); the real data, made
+    so, must give exactly the files of the build made in this process, and keep documents a later build reuses."""
+    in_process = build.run(DATA, None, Base(), write=False, jobs=2, cache=tmp_path / "one")
+    assert len(in_process.graphs.made) > 10  # the documents' graphs, as rdflib triples, came from this process
+    monkeypatch.setattr(build, "PARALLEL_DOCUMENTS", 1)
+    parallel = build.run(DATA, None, Base(), write=False, jobs=2, cache=tmp_path / "two")
+    assert list(parallel.graphs.made) == [URIRef("https://w3id.org/ysv/graph/ontology")]  # only lines came back
+    assert parallel.counts["documents made (not kept)"] == in_process.counts["documents made (not kept)"] > 10
+    assert parallel.files.keys() == in_process.files.keys()
+    for name in in_process.files:
+        assert parallel.files[name] == in_process.files[name], name
+    again = build.run(DATA, None, Base(), write=False, jobs=2, cache=tmp_path / "two")
+    assert again.counts["documents made (not kept)"] == 0
+    assert again.files["ysv.nq"] == in_process.files["ysv.nq"]

@@ -76,6 +76,94 @@ def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
     return digest.digest()
 
 
+# Making documents in parallel processes pays from about this many (forking the pool and sending the documents
+# back cost about half a second); a rebuild after an edit, and the real dataset, make theirs in this process.
+PARALLEL_DOCUMENTS = 200
+
+
+@dataclass
+class _Maker:
+    """Makes source documents: maps their records (mapping.map_records with the other documents skipped),
+    reasons over each graph on its own (when the rules distribute over documents), summarises it for describe,
+    and keeps it in the cache."""
+
+    curated: loading.Curated
+    base: Base
+    reasoner: reasoning.Reasoner
+    kept: documents.DocumentCache
+
+    def make(self, source_ids: list[str]) -> tuple[list[tuple[str, bytes]], dict, dict[str, float]]:
+        """Each document pickled (documents.DocumentCache.decode reads it), its graph as rdflib triples, and the
+        seconds spent on each step."""
+        seconds = dict.fromkeys(("mapping", "reasoning", "summarising", "keeping"), 0.0)
+        start = time.perf_counter()
+        skip = frozenset(self.curated.sources).difference(source_ids)
+        mapped = mapping.map_records(self.curated, self.base, skip=skip, metadata=False)
+        seconds["mapping"] += time.perf_counter() - start
+        converter = ntriples.Converter()
+        made, graphs = [], {}
+        for source_id in source_ids:
+            start = time.perf_counter()
+            name = mapping.graph_name(self.base, source_id)
+            graph = graphs[name] = mapped.graphs.get(name, set())
+            lines = ntriples.sorted_lines(converter, graph)
+            seconds["mapping"] += time.perf_counter() - start
+            start = time.perf_counter()
+            entailed = (ntriples.sorted_lines(converter, self.reasoner.entail(graph)) if self.reasoner.distributes
+                        else [])
+            seconds["reasoning"] += time.perf_counter() - start
+            start = time.perf_counter()
+            summary = describing.summarise(lines, self.base)
+            quads = ntriples.quads(lines, name)
+            seconds["summarising"] += time.perf_counter() - start
+            start = time.perf_counter()
+            document = documents.Document(ntriples.joined(lines), ntriples.joined(entailed), summary,
+                                          mapped.references.get(source_id, {}), quads)
+            made.append((source_id, self.kept.put(source_id, self.curated.parse_keys.get(source_id), document)))
+            seconds["keeping"] += time.perf_counter() - start
+        return made, graphs, seconds
+
+
+_MAKER: _Maker | None = None  # the maker the pool's processes inherit (set just before they are forked)
+
+
+def _make_chunk(source_ids: list[str]) -> tuple[list[tuple[str, bytes]], dict[str, float]]:
+    made, _graphs, seconds = _MAKER.make(source_ids)  # type: ignore[union-attr]
+    return made, seconds
+
+
+def _make_documents(maker: _Maker, source_ids: list[str], processes: int | None
+                    ) -> tuple[dict[str, documents.Document], dict, dict[str, float]]:
+    """maker.make for every document: shared across processes (default: one a core) when there are many and
+    forking is safe here (no other threads), else in this process, which then also has their graphs as rdflib
+    triples (from the processes, only their lines come back). Seconds are summed over the processes."""
+    import multiprocessing as mp
+    import threading
+
+    global _MAKER
+    processes = processes if processes is not None else (os.cpu_count() or 1)
+    if (len(source_ids) < PARALLEL_DOCUMENTS or processes < 2 or "fork" not in mp.get_all_start_methods()
+            or threading.active_count() > 1):
+        made, graphs, seconds = maker.make(source_ids)
+        return {source_id: documents.DocumentCache.decode(data) for source_id, data in made}, graphs, seconds
+    maker.curated.by_source  # made once, here, before the processes are forked
+    size = -(-len(source_ids) // (processes * 4))
+    chunks = [source_ids[i:i + size] for i in range(0, len(source_ids), size)]
+    out: dict[str, documents.Document] = {}
+    seconds: dict[str, float] = {}
+    _MAKER = maker
+    try:
+        with mp.get_context("fork").Pool(processes) as pool:
+            for made, spent in pool.imap(_make_chunk, chunks):
+                for source_id, data in made:
+                    out[source_id] = documents.DocumentCache.decode(data)
+                for step, value in spent.items():
+                    seconds[step] = seconds.get(step, 0.0) + value
+    finally:
+        _MAKER = None
+    return out, {}, seconds
+
+
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     graph = Graph()
     for path in sorted(Path(ontology_dir).glob("*.ttl")):
@@ -131,7 +219,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
 
     # Map, reason, describe: one source document at a time, each kept in the cache (documents.py). A document
     # whose files, and the kinds of the records it names, are as at the last build is not made again: its graph
-    # and entailments come back as sorted N-Triples lines, never as rdflib terms.
+    # and entailments come back as sorted N-Triples lines, never as rdflib terms. The others are made (mapped,
+    # reasoned over, summarised and kept) in parallel processes when there are many (_make_documents).
     stage("map")
     ontology = load_ontology(base)
     reasoner = reasoning.Reasoner(ontology, cache)
@@ -140,33 +229,36 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     kept_documents = documents.DocumentCache(cache if reasoner.distributes else None,
                                              _settings(base, ontology_lines))
     kinds = curated.kinds()
-    kept: dict[str, documents.Document] = {}
+    every: dict[str, documents.Document] = {}
     for source_id in sorted(curated.sources):
         parse_key = curated.parse_keys.get(source_id)
         document = kept_documents.get(source_id, parse_key) if parse_key is not None else None
         if document is not None and mapping.references_hold(document.references, kinds):
-            kept[source_id] = document
-    mapped = mapping.map_records(curated, base, skip=frozenset(kept))
+            every[source_id] = document
+    made = [source_id for source_id in sorted(curated.sources) if source_id not in every]
+    maker = _Maker(curated, base, reasoner, kept_documents)
+    made_documents, made_graphs, made_seconds = _make_documents(maker, made, jobs)
+    every.update(made_documents)
+    every = {source_id: every[source_id] for source_id in sorted(every)}
+    mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph
     metadata = mapped.metadata_graph
-    graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in sorted(curated.sources)}
-    asserted_lines = {}  # source document -> its graph's lines
-    for source_id, name in graph_of.items():
-        asserted_lines[source_id] = (ntriples.split(kept[source_id].asserted) if source_id in kept
-                                     else ntriples.sorted_lines(converter, mapped.graphs[name]))
+    graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in every}
+    asserted_lines = {source_id: ntriples.split(document.asserted) for source_id, document in every.items()}
     mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
+    for name, seconds in made_seconds.items():
+        timings[f"  of which {name} documents"] = seconds
 
     stage("reason")
-    made = [source_id for source_id in graph_of if source_id not in kept]
-    entailed_lines = {source_id: ntriples.split(kept[source_id].entailed) for source_id in kept}
+    entailed = [ntriples.sorted_lines(converter, reasoner.entail(mapped.graphs[metadata]))]
     if reasoner.distributes:
-        for source_id in made:
-            entailed_lines[source_id] = ntriples.sorted_lines(converter,
-                                                              reasoner.entail(mapped.graphs[graph_of[source_id]]))
-        entailed = [ntriples.sorted_lines(converter, reasoner.entail(mapped.graphs[metadata]))]
-        entailed += entailed_lines.values()
+        entailed += [ntriples.split(document.entailed) for document in every.values()]
     else:  # a transitive property joins triples of different documents: the whole graph at once (none was kept)
-        entailed = [ntriples.sorted_lines(converter, reasoner.entail(mapped.union()))]
+        union = set().union(mapped.graphs[metadata], *(made_graphs.get(graph_of[source_id])
+                                                       or ntriples.materialise(asserted_lines[source_id])
+                                                       for source_id in every))
+        entailed = [ntriples.sorted_lines(converter, reasoner.entail(union))]
+        del union
     # the documents' lines, sorted and distinct (sorting the sorted lists end to end lets Python's sort merge
     # them), and the lines held by more than one document, once for each extra document (for describe)
     asserted, shared = _merged(asserted_lines.values())
@@ -177,15 +269,13 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     done("reason")
 
     stage("describe")
-    summaries = {source_id: kept[source_id].summary if source_id in kept
-                 else describing.summarise(asserted_lines[source_id], base) for source_id in graph_of}
-    statistics = describing.merged(list(summaries.values()), describing.summarise(shared, base))
+    statistics = describing.merged([document.summary for document in every.values()],
+                                   describing.summarise(shared, base))
     del shared
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
     metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
                               describing.input_files(curated, base, converter.ntriples)])[0]
-    quads = {graph_of[source_id]: kept[source_id].quads if source_id in kept
-             else ntriples.quads(asserted_lines[source_id], graph_of[source_id]) for source_id in graph_of}
+    quads = {graph_of[source_id]: document.quads for source_id, document in every.items()}
     iris = statistics.iris | ntriples.iris(set(ntriples.terms(metadata_lines)))
     asserted = _merged([asserted, metadata_lines])[0]  # what ysv.nt holds
     lines = {graph_of[source_id]: asserted_lines[source_id] for source_id in graph_of}
@@ -211,7 +301,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         else:
             checks["done"] = validation.screen_and_check(ntriples, shapes, cache)
 
-    made_graphs = {graph_of[source_id]: mapped.graphs[graph_of[source_id]] for source_id in made}
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
     outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
@@ -221,19 +310,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         parts: dict[str, float] = {}
         rendered: dict[str, int] = {}
 
-        def keep_documents() -> None:  # for the next build (given a cache, under the hash of the folder's files)
-            for source_id in made:
-                if source_id in curated.parse_keys:
-                    name = graph_of[source_id]
-                    kept_documents.put(source_id, curated.parse_keys[source_id], documents.Document(
-                        ntriples.joined(asserted_lines[source_id]),
-                        ntriples.joined(entailed_lines.get(source_id, [])), summaries[source_id],
-                        mapped.references.get(source_id, {}), quads[name]))
-            kept_documents.prune(set(graph_of))
-
         files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts, cache=cache, counts=rendered,
-                                    meanwhile=("documents kept for the next build", keep_documents))
+                                    timings=parts, cache=cache, counts=rendered)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
@@ -249,8 +327,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
     confirm_seconds = time.perf_counter() - confirm_start
     result = confirmed.result
-    # what the cache holds for batches no longer in the data will not be asked for again
+    # what the cache holds for batches, and documents, no longer in the data will not be asked for again
     validation.Cache(cache).prune(confirmed.keys)
+    kept_documents.prune(set(graph_of))
     done("validate & render")
     timings["  of which render"] = render_seconds
     for name, seconds in parts.items():

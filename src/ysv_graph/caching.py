@@ -24,10 +24,15 @@ def read(path: Path) -> Any | None:
 
 
 def write(path: Path, value: Any) -> None:
+    write_pickled(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def write_pickled(path: Path, data: bytes) -> None:
+    """Keep a value already pickled (pickle.dumps)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    temporary.write_bytes(data)
     temporary.replace(path)
 
 

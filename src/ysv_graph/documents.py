@@ -13,6 +13,7 @@ documents that changed.
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,17 @@ class DocumentCache:
             return kept[1]
         return None
 
-    def put(self, source_id: str, parse_key: str, document: Document) -> None:
-        if self.folder is not None:
-            caching.write(self.folder / f"{source_id}.pickle", (self._key(parse_key), document))
+    def put(self, source_id: str, parse_key: str | None, document: Document) -> bytes:
+        """Keep the document (given a cache folder and its folder's parse key). Returns it pickled, as `decode`
+        reads it: a process that made documents for the build sends them back so, pickled once."""
+        data = pickle.dumps((self._key(parse_key or ""), document), protocol=pickle.HIGHEST_PROTOCOL)
+        if self.folder is not None and parse_key is not None:
+            caching.write_pickled(self.folder / f"{source_id}.pickle", data)
+        return data
+
+    @staticmethod
+    def decode(data: bytes) -> Document:
+        return pickle.loads(data)[1]
 
     def prune(self, keep: set[str]) -> None:
         """Forget the documents that are no longer in the data."""

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,15 @@ class Curated:
 
     def of(self, kind: str) -> list[Record]:
         return [self.records[kind][k] for k in sorted(self.records.get(kind, {}))]
+
+    @cached_property
+    def by_source(self) -> dict[str, dict[str, list[Record]]]:
+        """Source folder -> kind -> the folder's records of that kind, in key order (made once)."""
+        index: dict[str, dict[str, list[Record]]] = {source_id: {} for source_id in self.sources}
+        for kind in self.records:
+            for record in self.of(kind):
+                index.setdefault(record.source, {}).setdefault(kind, []).append(record)
+        return index
 
     def kinds(self) -> dict[str, str]:
         """Every record id -> its kind."""

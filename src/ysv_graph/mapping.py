@@ -153,22 +153,24 @@ class _Mapper:
             g.add((s, p, self.iri(value)))
 
     # -- the kinds --------------------------------------------------------------------------------------------
-    def run(self, skip: frozenset = frozenset()) -> Mapped:
+    def run(self, skip: frozenset = frozenset(), metadata: bool = True) -> Mapped:
         references = self.mapped.references
-        for source in sorted(self.curated.sources.values(), key=lambda s: s.id):
-            if source.id not in skip:
-                self.references = references.setdefault(source.id, {})
-                self.source(source)
+        wanted = [source_id for source_id in sorted(self.curated.sources) if source_id not in skip]
+        for source_id in wanted:
+            self.references = references.setdefault(source_id, {})
+            self.source(self.curated.sources[source_id])
+        index = self.curated.by_source
         for kind in ("organisations", "groups", "people", "areas", "forces", "vrus", "reports", "sections",
                      "inspections", "activities", "themes", "findings", "recommendations", "responses",
                      "response_statements", "figures", "instruments", "legislation", "definitions"):
             method = getattr(self, kind)
-            for record in self.curated.of(kind):
-                if record.source not in skip:
-                    self.references = references[record.source]
+            for source_id in wanted:
+                self.references = references[source_id]
+                for record in index[source_id].get(kind, ()):
                     method(record)
         self.references = None
-        self.metadata()
+        if metadata:
+            self.metadata()
         iris: dict = {}
         self.mapped.graphs = {name: _shared_iris(graph, iris) for name, graph in self.mapped.graphs.items()}
         return self.mapped
@@ -520,10 +522,10 @@ def graph_name(base: Base, source_id: str) -> URIRef:
     return base.graph[f"source/{source_id}"]
 
 
-def map_records(curated: Curated, base: Base, skip: frozenset = frozenset()) -> Mapped:
+def map_records(curated: Curated, base: Base, skip: frozenset = frozenset(), metadata: bool = True) -> Mapped:
     """The graphs of every source document (but those whose ids are in skip, which the build has kept from an
-    earlier build) and the metadata graph."""
-    return _Mapper(curated, base).run(frozenset(skip))
+    earlier build) and, unless metadata is False, the metadata graph."""
+    return _Mapper(curated, base).run(frozenset(skip), metadata)
 
 
 def references_hold(references: dict[str, str], kinds: dict[str, str]) -> bool:

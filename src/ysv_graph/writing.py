@@ -124,7 +124,7 @@ TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control chara
 
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
                 timings: dict | None = None, cache: Path | None = None,
-                counts: dict | None = None, meanwhile: tuple | None = None) -> dict[str, bytes]:
+                counts: dict | None = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -137,13 +137,12 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
     it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
     seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep what they made
-    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make. meanwhile:
-    (name, function), a function of the caller's to run while the helpers work, timed under that name."""
+    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make."""
     import time
 
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
-            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts, meanwhile)
+            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts)
     timings = {} if timings is None else timings
     clock = [time.perf_counter()]
 
@@ -175,9 +174,6 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
         compressed = pool.submit(gzip_chunks, parts, RenderCache(cache, "n-quads-gzip"))
-        if meanwhile is not None:
-            meanwhile[1]()
-            lap(meanwhile[0])
         files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made = (
             turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache))
         files["context.jsonld"], files["ysv.jsonld"], json_ld_made = (
