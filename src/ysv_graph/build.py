@@ -16,7 +16,7 @@ from typing import Callable
 
 from rdflib import Graph
 
-from . import describing, documents, loading, mapping, ntriples, reasoning, validation, writing
+from . import describing, documents, loading, mapping, ntriples, reasoning, rechecking, validation, writing
 from .vocab import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +76,9 @@ def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
     return digest.digest()
 
 
+# A rebuild validates only what changed when at most this many documents did (else it checks the whole graph).
+RECHECK_DOCUMENTS = 100
+
 # Making documents in parallel processes pays from about this many (forking the pool and sending the documents
 # back cost about half a second); a rebuild after an edit, and the real dataset, make theirs in this process.
 PARALLEL_DOCUMENTS = 200
@@ -118,7 +121,7 @@ class _Maker:
             seconds["summarising"] += time.perf_counter() - start
             start = time.perf_counter()
             document = documents.Document(ntriples.joined(lines), ntriples.joined(entailed), summary,
-                                          mapped.references.get(source_id, {}), quads)
+                                          mapped.references.get(source_id, {}), quads, rechecking.digest(lines))
             made.append((source_id, self.kept.put(source_id, self.curated.parse_keys.get(source_id), document)))
             seconds["keeping"] += time.perf_counter() - start
         return made, graphs, seconds
@@ -236,6 +239,20 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         if document is not None and mapping.references_hold(document.references, kinds):
             every[source_id] = document
     made = [source_id for source_id in sorted(curated.sources) if source_id not in every]
+    # the graphs last validated, and what was kept of the documents that changed since, before they are made
+    # again: a rebuild validates only what changed (rechecking)
+    state = rechecking.read_state(cache)
+    previous: dict[str, list[bytes] | None] = {}
+    if state is not None:
+        gone = sorted(set(state.sources.values()) - set(curated.sources))
+        if len(made) + len(gone) <= RECHECK_DOCUMENTS:
+            for source_id in made + gone:
+                name = str(mapping.graph_name(base, source_id))
+                document = kept_documents.previous(source_id)
+                previous[name] = (ntriples.split(document.asserted) if document is not None
+                                  and document.digest == state.digests.get(name) else None)
+        else:
+            state = None
     maker = _Maker(curated, base, reasoner, kept_documents)
     made_documents, made_graphs, made_seconds = _make_documents(maker, made, jobs)
     every.update(made_documents)
@@ -295,11 +312,22 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     metadata = mapped.metadata_graph
     checks: dict = {}
 
+    # after a build that conformed, only the context of the nodes an edit affected is checked (rechecking)
+    recheck_key = rechecking.state_key(shapes) if cache is not None else ""
+    digests = {str(graph_of[source_id]): document.digest for source_id, document in every.items()}
+    digests[str(metadata)] = rechecking.digest(metadata_lines)
+    recheck = rechecking.plan(
+        state, recheck_key, digests, {str(name): lines[name] for name in [*graph_of.values(), metadata]},
+        previous, {str(graph_of[source_id]): document.summary for source_id, document in every.items()})
+    del previous
+
     def check_whole_graph(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
-        if helpers[2] is not None:
-            checks["pending"] = helpers[2].submit(validation.screen_and_check, ntriples, shapes, cache)
+        function, args = ((rechecking.check, (recheck, shapes)) if recheck is not None
+                          else (validation.screen_and_check, (ntriples, shapes, cache)))
+        if helpers[2] is not None and (recheck is None or recheck.nodes):
+            checks["pending"] = helpers[2].submit(function, *args)
         else:
-            checks["done"] = validation.screen_and_check(ntriples, shapes, cache)
+            checks["done"] = function(*args)
 
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
@@ -339,6 +367,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     timings["  of which pyshacl on flagged batches"] = confirm_seconds
     if not result.conforms:
         raise ValidationFailed(result)
+    if cache is not None:  # what the next build's recheck starts from
+        rechecking.save_state(cache, rechecking.State(
+            recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
+            {str(metadata): metadata_lines}))
 
     stage("write")
     files = writing.finish(files, outputs, result.report)
@@ -354,6 +386,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "ontology triples": len(ontology),
         "nodes the screen found results about": len(screened.flagged) if screened.flagged is not None else -1,
         "screened (not cached)": int(not screened.cached),
+        "nodes rechecked (-1: the whole graph)": len(recheck.nodes) if recheck is not None else -1,
         "batches for pyshacl": confirmed.batches,
         "batches validated (not cached)": confirmed.validated,
         "documents made (not kept)": len(made),

@@ -27,6 +27,7 @@ class Document:
     summary: object  # describing.Summary of the graph
     references: dict[str, str]  # record id -> kind, for every record the graph names
     quads: bytes = b""  # the graph's lines as N-Quads (its part of ysv.nq)
+    digest: str = ""  # of the graph's lines (rechecking.digest): what the last validated graphs are told by
 
 
 class DocumentCache:
@@ -56,6 +57,14 @@ class DocumentCache:
         if self.folder is not None and parse_key is not None:
             caching.write_pickled(self.folder / f"{source_id}.pickle", data)
         return data
+
+    def previous(self, source_id: str) -> Document | None:
+        """What is kept for this document, whatever files it was made from (a rebuild compares the graph it
+        validated last with the new one: rechecking)."""
+        if self.folder is None:
+            return None
+        kept = caching.read(self.folder / f"{source_id}.pickle")
+        return kept[1] if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Document) else None
 
     @staticmethod
     def decode(data: bytes) -> Document:

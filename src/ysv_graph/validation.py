@@ -300,9 +300,12 @@ class Screen:
         self.process = None
 
 
-def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph) -> ValidationResult:
+def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph, values: set[str] | None = None
+                     ) -> ValidationResult:
     """Run the graph-wide SPARQL constraints over a pyoxigraph store (its default graph the union of the data),
-    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form."""
+    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form.
+    values: if given, only the results whose ?value (in N-Triples syntax) is one of these, or that have none,
+    are kept (rechecking.check runs the rules over the context of the nodes an edit affected)."""
     import pyoxigraph as ox
 
     report = Graph()
@@ -314,9 +317,11 @@ def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph) 
                                substitutions={ox.Variable("this"): ox.NamedNode(str(target))})
             names = [v.value for v in rows.variables]
             for row in rows:
-                values = {name: row[name] for name in names if row[name] is not None}
+                found = {name: row[name] for name in names if row[name] is not None}
+                if values is not None and "value" in found and str(found["value"]) not in values:
+                    continue
                 message = c.message or "violates the SPARQL constraint"
-                for name, value in values.items():
+                for name, value in found.items():
                     message = message.replace("{?" + name + "}", value.value).replace("{$" + name + "}",
                                                                                          value.value)
                 count += 1
@@ -328,13 +333,20 @@ def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph) 
                 report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
                 report.add((node, SH.sourceShape, c.shape))
                 report.add((node, SH.resultMessage, Literal(message)))
-                if "value" in values:
-                    report.add((node, SH.value, _from_ox(values["value"])))
-                if "path" in values:
-                    report.add((node, SH.resultPath, _from_ox(values["path"])))
+                if "value" in found:
+                    report.add((node, SH.value, _from_ox(found["value"])))
+                if "path" in found:
+                    report.add((node, SH.resultPath, _from_ox(found["path"])))
                 violations.append(Violation(
-                    focus=str(target), path=str(values["path"].value) if "path" in values else "-",
+                    focus=str(target), path=str(found["path"].value) if "path" in found else "-",
                     shape=_name(c.shape, shapes), component=str(SH.SPARQLConstraintComponent), message=message))
+    return graph_wide_result(report, violations)
+
+
+def graph_wide_result(report: Graph | None = None, violations: list[Violation] | None = None) -> ValidationResult:
+    """The graph-wide rules' result in pyshacl's form, from their results (none: the data conforms)."""
+    report = Graph() if report is None else report
+    violations = violations or []
     head = BNode("graph-wide-report")
     report.add((head, RDF.type, SH.ValidationReport))
     report.add((head, SH.conforms, Literal(not violations)))
@@ -555,17 +567,20 @@ def _suspect(focus: set, flagged) -> bool:
     return False
 
 
-def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph) -> ValidationResult:
+def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None
+                              ) -> ValidationResult:
     """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
     build hands over what becomes out/ysv.nt)."""
     import pyoxigraph as ox
 
+    if (None, SH.sparql, None) not in shapes:  # no rules: nothing to load them for
+        return graph_wide_result()
     store = ox.Store()
     if isinstance(ntriples, bytes):
         store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES)
     else:
         store.bulk_load(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES)
-    return check_graph_wide(store, graph_wide_constraints(shapes), shapes)
+    return check_graph_wide(store, graph_wide_constraints(shapes), shapes, values)
 
 
 def _store(graphs: dict):

@@ -1,0 +1,176 @@
+"""A rebuild's validation of what changed: the whole-graph checks run again only about the nodes an edit can
+have affected, against the graphs last found to conform (kept in <cache>/recheck/state.pickle).
+
+validation.screen_and_check screens every node of the asserted graph with shacl and runs the graph-wide SPARQL
+rules over all of it: some 15 CPU-seconds at a million triples. After a build that conformed, an edit can only
+change the results about the nodes whose view of the data changed, and our shapes and rules look only at
+ - a node's own triples (those with it as subject),
+ - the triples pointing at it (sh:targetObjectsOf targets; the rules count incoming ysv:reportedIn), and
+ - the rdf:type of the nodes at either end of those triples (sh:class; the rules' "a ysv:Recommendation"),
+which is the context validation.plan gives each batch, and tests/test_shapes.py proves sufficient for every
+constraint. So with D the lines that differ between the graphs then and now (added or removed), the affected
+nodes are the subjects and objects of D, and, for a node whose rdf:type lines are in D, the nodes at the other
+end of its triples. Their context is taken from the documents' lines, skipping every document whose summary
+(describing.Summary: its subjects and objects) shares no node with them, and checked alone: the screen's
+flagged nodes and the rules' values are kept only where they are affected nodes, and the earlier graphs had
+none. tests/test_rechecking.py compares this with a full check after edits of every kind.
+
+It falls back to the full check (returns None from plan) when there is no state, when the shapes, the
+validation code or the libraries changed, when the previous version of a changed graph is not the one the
+state names (a build that failed kept newer documents), or when blank nodes are involved.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph
+
+from . import caching, validation
+
+TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+
+
+@dataclass
+class State:
+    """The asserted graphs last found to conform: each graph's digest (named graph IRI -> digest of its lines),
+    the source document of each document's graph, and the lines of the graphs that are not documents."""
+
+    key: str  # shapes, validation code, libraries
+    digests: dict[str, str]
+    sources: dict[str, str]  # graph IRI -> source id
+    lines: dict[str, list[bytes]] = field(default_factory=dict)  # graph IRI -> lines, for non-document graphs
+
+
+@dataclass
+class Recheck:
+    """What a rebuild checks: the context of the affected nodes, as sorted N-Triples, and those nodes."""
+
+    context: bytes
+    nodes: set[bytes]
+    changed: list[str]  # the graphs that changed
+
+
+def state_key(shapes: Graph) -> str:
+    digest = hashlib.sha256(validation.shapes_digest(shapes).encode())
+    for module in ("rechecking.py", "validation.py", "screen.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()
+
+
+def digest(lines: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line)
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def read_state(cache: Path | None) -> State | None:
+    if cache is None:
+        return None
+    state = caching.read(Path(cache) / "recheck" / "state.pickle")
+    return state if isinstance(state, State) else None
+
+
+def save_state(cache: Path | None, state: State) -> None:
+    if cache is not None:
+        caching.write(Path(cache) / "recheck" / "state.pickle", state)
+
+
+def forget_state(cache: Path | None) -> None:
+    if cache is not None:
+        (Path(cache) / "recheck" / "state.pickle").unlink(missing_ok=True)
+
+
+def _parts(line: bytes) -> tuple[bytes, bytes, bytes]:
+    s, p, o = line.split(b" ", 2)
+    return s, p, o[:-2]
+
+
+def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str, list[bytes]],
+         previous: dict[str, list[bytes] | None], summaries: dict) -> Recheck | None:
+    """What to check again, or None for the full check.
+
+    digests: every asserted graph's digest now; lines: every asserted graph's sorted lines now; previous: for
+    each document graph that changed or is gone, its lines as last kept (None if unknown), with their digest
+    checked against the state by the caller... (see build); summaries: graph -> describing.Summary of its lines
+    (None for graphs without one, whose lines are then scanned)."""
+    if state is None or state.key != key:
+        return None
+    changed = sorted(name for name in set(digests) | set(state.digests)
+                     if digests.get(name) != state.digests.get(name))
+    delta: set[bytes] = set()
+    for name in changed:
+        old = state.lines[name] if name in state.lines else previous.get(name)
+        if old is None and name in state.digests:
+            return None
+        new = lines.get(name, [])
+        delta.update(set(old or ()).symmetric_difference(new))
+    if not delta:
+        return Recheck(b"", set(), changed)
+    if any(b"_:" in line.split(b'"', 1)[0] for line in delta):
+        return None
+    nodes: set[bytes] = set()
+    retyped: set[bytes] = set()
+    for line in delta:
+        s, p, o = _parts(line)
+        nodes.add(s)
+        if o[:1] == b"<":
+            nodes.add(o)
+        if p == TYPE:
+            retyped.add(s)
+    if retyped:  # the nodes at the other end of a retyped node's triples see its type
+        about, incoming = _touching(retyped, lines, summaries)
+        nodes.update(o for _s, _p, o in map(_parts, about) if o[:1] == b"<")
+        nodes.update(s for s, _p, _o in map(_parts, incoming))
+    about, incoming = _touching(nodes, lines, summaries)
+    context = set(about) | set(incoming)
+    ends = {o for _s, _p, o in map(_parts, about) if o[:1] == b"<"} | {s for s, _p, _o in map(_parts, incoming)}
+    types, _ = _touching(ends - nodes, lines, summaries, objects=False)
+    context.update(line for line in types if _parts(line)[1] == TYPE)
+    return Recheck(b"".join(line + b"\n" for line in sorted(context)), nodes, changed)
+
+
+def _touching(nodes: set[bytes], lines: dict[str, list[bytes]], summaries: dict, objects: bool = True
+              ) -> tuple[list[bytes], list[bytes]]:
+    """The lines (of every graph) with one of nodes as subject, and those with one as object."""
+    about: list[bytes] = []
+    incoming: list[bytes] = []
+    for name, graph in lines.items():
+        summary = summaries.get(name)
+        if summary is not None and summary.subjects.isdisjoint(nodes) and (
+                not objects or summary.objects.isdisjoint(nodes)):
+            continue
+        for line in graph:
+            s, _p, o = _parts(line)
+            if s in nodes:
+                about.append(line)
+            if objects and o in nodes:
+                incoming.append(line)
+    return about, incoming
+
+
+def check(recheck: Recheck, shapes: Graph) -> validation.Screened:
+    """Screen the context and run the graph-wide rules over it, keeping only what is about the affected nodes.
+    Runs in a helper process (the build's third)."""
+    start = time.perf_counter()
+    if not recheck.nodes:
+        return validation.Screened(validation.graph_wide_result(), [], cached=True,
+                                   seconds=time.perf_counter() - start)
+    wanted = {node.decode("utf-8") for node in recheck.nodes}
+    screen = validation.Screen.start(validation.document_shapes(shapes))
+    flagged = None
+    try:
+        asked = screen is not None and screen.ask(recheck.context)
+        graph_wide = validation.check_graph_wide_ntriples(recheck.context, shapes, values=wanted)
+        if asked:
+            flagged = screen.answer()
+    finally:
+        if screen is not None:
+            screen.close()
+    if flagged is not None:
+        flagged = [node for node in flagged if node in wanted]
+    return validation.Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
