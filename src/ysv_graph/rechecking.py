@@ -95,9 +95,9 @@ def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str
     """What to check again, or None for the full check.
 
     digests: every asserted graph's digest now; lines: every asserted graph's sorted lines now; previous: for
-    each document graph that changed or is gone, its lines as last kept (None if unknown), with their digest
-    checked against the state by the caller... (see build); summaries: graph -> describing.Summary of its lines
-    (None for graphs without one, whose lines are then scanned)."""
+    each document graph that changed or is gone, its lines as validated last (None if the kept document is not
+    the one whose digest the state names: the build checks that); the graphs that are not documents have theirs
+    in the state; summaries: graph -> describing.Summary of its lines (a graph without one is scanned)."""
     if state is None or state.key != key:
         return None
     changed = sorted(name for name in set(digests) | set(state.digests)
