@@ -373,7 +373,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             {str(metadata): metadata_lines}))
 
     stage("write")
-    files = writing.finish(files, outputs, result.report)
+    files = writing.finish(files, outputs, result.report, cache)
     if write and out_dir is not None:
         writing.write_atomically(Path(out_dir), files)
     done("write")

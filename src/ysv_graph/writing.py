@@ -48,11 +48,46 @@ def turtle(graph, prefixes: dict[str, str]) -> bytes:
     return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
 
 
-def turtle_of_lines(lines: list[bytes], prefixes: dict[str, str]) -> bytes:
-    """What turtle() writes for the triples of these N-Triples lines."""
-    triples = list(ox.parse(_joined(lines), format=ox.RdfFormat.N_TRIPLES))
+def turtle_of_lines(lines: list[bytes], prefixes: dict[str, str], kept: "RenderCache | None" = None) -> bytes:
+    """What turtle() writes for the triples of these (distinct) N-Triples lines. Given kept, the lines are put
+    in turtle()'s order and written run by run of subjects (see _runs), each run taken from kept when it has it:
+    pyoxigraph ends a subject's block with " ." and starts the next one afresh, so the runs put together are what
+    it writes for the whole (tested)."""
     used = _namespaces_used(ntriples_iris(_terms_of(lines)), prefixes)
-    return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
+    if kept is None or not lines:
+        triples = list(ox.parse(_joined(lines), format=ox.RdfFormat.N_TRIPLES))
+        return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
+    runs = _runs(sorted(lines, key=_turtle_order))
+    head = _turtle_head(used)
+    settings = _writers_digest() + json.dumps(sorted(used.items())).encode()
+    bodies = [kept.get(_key(settings, run), lambda run=run: _turtle_body(run, used, head)) for run in runs]
+    kept.save()
+    return head + b"".join(bodies)
+
+
+_TYPE_IRI = b"<" + RDF_TYPE.encode() + b">"
+
+
+def _turtle_order(line: bytes) -> tuple:
+    """_sorted_for_turtle's order, from an N-Triples line: subjects by IRI (or blank node label), rdf:type
+    first, then predicates by IRI and objects in their N-Triples form."""
+    s, p, o = line.split(b" ", 2)
+    return (s[1:-1] if s[:1] == b"<" else s[2:], p != _TYPE_IRI, p[1:-1], o[:-2])
+
+
+def _turtle_head(prefixes: dict[str, str]) -> bytes:
+    """The prefix lines pyoxigraph starts every Turtle document with (it writes all it is given)."""
+    dummy = ox.NamedNode("urn:ysv-graph:dummy")
+    head = ox.serialize([ox.Triple(dummy, dummy, dummy)], format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+    return head[:head.index(b"<urn:ysv-graph:dummy>")]
+
+
+def _turtle_body(run: bytes, prefixes: dict[str, str], head: bytes) -> bytes:
+    """A run of N-Triples (in the order wanted) as Turtle, without the prefix lines."""
+    text = ox.serialize(ox.parse(run, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+    if not text.startswith(head):
+        raise RuntimeError("pyoxigraph's Turtle no longer starts with the prefixes alone")
+    return text[len(head):]
 
 
 def ntriples(graph, converter: Converter | None = None) -> bytes:
@@ -308,21 +343,11 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
     runs = _runs(by_subject)
     del by_subject
-    # the prefix lines pyoxigraph starts every document with (it writes all it is given; none for no triples)
-    dummy = ox.NamedNode("urn:ysv-graph:dummy")
-    head = ox.serialize([ox.Triple(dummy, dummy, dummy)], format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-    head = head[:head.index(b"<urn:ysv-graph:dummy>")] if runs else b""
+    head = _turtle_head(prefixes) if runs else b""  # none for no triples
     settings = _writers_digest() + json.dumps(sorted(prefixes.items())).encode()
     kept = RenderCache(cache, "turtle")
-
-    def body(run: bytes) -> bytes:
-        text = ox.serialize(ox.parse(run.replace(TYPE_MARKER, TYPE_PREDICATE), format=ox.RdfFormat.N_TRIPLES),
-                            format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-        if not text.startswith(head):
-            raise RuntimeError("pyoxigraph's Turtle no longer starts with the prefixes alone")
-        return text[len(head):]
-
-    bodies = [(run[:run.find(b" ")], kept.get(_key(settings, run), lambda run=run: body(run))) for run in runs]
+    bodies = [(run[:run.find(b" ")], kept.get(_key(settings, run), lambda run=run: _turtle_body(
+        run.replace(TYPE_MARKER, TYPE_PREDICATE), prefixes, head))) for run in runs]
     kept.save()
     parts = [(b"", head)] + bodies  # chunks for the gzip end after runs, by their first subject
     return b"".join(data for _subject, data in parts), gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), \
@@ -416,8 +441,9 @@ class Helper:
         return None
 
 
-def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str, bytes]:
-    """Add the validation report, the catalogue (sizes and checksums of the other files) and the manifest."""
+def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path | None = None) -> dict[str, bytes]:
+    """Add the validation report, the catalogue (sizes and checksums of the other files) and the manifest. cache:
+    the build cache, where the catalogue's Turtle is kept run by run of subjects (RenderCache)."""
     files = dict(files)
     shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **outputs.base.prefixes(),
                       "ysvsh": outputs.base.iri + "def/shapes/"}
@@ -426,7 +452,8 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph) -> dict[str
     if outputs.metadata_graph is not None:
         extra = _sorted_graph_lines(Converter(), describing.catalogue(sums, outputs.base))
         lines = sorted(set(outputs.lines[outputs.metadata_graph]).union(extra))
-        files["catalog.ttl"] = turtle_of_lines(lines, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES)
+        files["catalog.ttl"] = turtle_of_lines(lines, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES,
+                                               RenderCache(cache, "catalog-turtle"))
         sums.update(describing.checksums({"catalog.ttl": files["catalog.ttl"]}))
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
