@@ -236,6 +236,16 @@ def test_input_file_lines_equal_what_rdflib_terms_give():
                      (checksum, spdx.checksumValue, Literal(digest, datatype=XSD.hexBinary))}
     assert len(curated.files) > 40
     assert lines == ntriples.sorted_lines(ntriples.Converter(), expected)
+    # the lines of each file, kept for the next build, give the same lines; a changed file's are made again
+    kept: dict = {}
+    assert describing.input_files(curated, base, converter.ntriples, kept) == lines
+    assert len(kept) == len(curated.files)
+    assert describing.input_files(curated, base, ntriples.Converter().ntriples, kept) == lines
+    path = sorted(curated.files)[0]
+    curated.files[path] = "0" * 64
+    changed = describing.input_files(curated, base, converter.ntriples, kept)
+    assert changed == describing.input_files(curated, base, converter.ntriples)
+    assert len(set(lines) - set(changed)) == 1 and (path, "0" * 64) in kept
     with pytest.raises(ValueError):
         curated.files["x.yaml"] = "not hex"
         describing.input_files(curated, base, converter.ntriples)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from rdflib import Graph
 
-from . import describing, documents, loading, mapping, ntriples, reasoning, rechecking, validation, writing
+from . import caching, describing, documents, loading, mapping, ntriples, reasoning, rechecking, validation, writing
 from .vocab import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +167,27 @@ def _make_documents(maker: _Maker, source_ids: list[str], processes: int | None
     return out, {}, seconds
 
 
+def _input_files(curated: loading.Curated, base: Base, converter: ntriples.Converter, cache: Path | None
+                 ) -> list[bytes]:
+    """describing.input_files, with the lines of each file kept from the last build (<cache>/describe/), under
+    the base, the dataset's version and describe's code (a corpus has tens of thousands of files)."""
+    import hashlib
+    import pickle
+
+    if cache is None:
+        return describing.input_files(curated, base, converter.ntriples)
+    key = hashlib.sha256(Path(describing.__file__).read_bytes() + pickle.dumps(
+        (base.iri, str(curated.dataset.get("version")), "input-files 1"))).hexdigest()
+    path = Path(cache) / "describe" / "input-files.pickle"
+    stored = caching.read(path)
+    kept = stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key else {}
+    before = len(kept)
+    lines = describing.input_files(curated, base, converter.ntriples, kept)
+    if len(kept) != before or len(kept) != len(curated.files):  # new files, or files gone: keep what is used
+        caching.write(path, (key, {item: kept[item] for item in curated.files.items()}))
+    return lines
+
+
 def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     graph = Graph()
     for path in sorted(Path(ontology_dir).glob("*.ttl")):
@@ -291,7 +312,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     del shared
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
     metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
-                              describing.input_files(curated, base, converter.ntriples)])[0]
+                              _input_files(curated, base, converter, cache)])[0]
     quads = {graph_of[source_id]: document.quads for source_id, document in every.items()}
     iris = statistics.iris | ntriples.iris(set(ntriples.terms(metadata_lines)))
     asserted = _merged([asserted, metadata_lines])[0]  # what ysv.nt holds

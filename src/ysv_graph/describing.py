@@ -217,22 +217,29 @@ def describe(curated: Curated, graph: set, stats: "Summary", base: Base) -> set:
     return g
 
 
-def input_files(curated: Curated, base: Base, term) -> list[bytes]:
+def input_files(curated: Curated, base: Base, term, kept: dict | None = None) -> list[bytes]:
     """The rest of the description of the build: each curated file it used, with its SHA-256, as N-Triples lines
     (term: a term's N-Triples form, ntriples.Converter.ntriples). A corpus has tens of thousands of files, so
-    these lines are made directly rather than as rdflib triples; tests check they equal what rdflib terms give."""
+    these lines are made directly rather than as rdflib triples; tests check they equal what rdflib terms give.
+    kept: (file, SHA-256) -> its lines, from the last build under the same base, dataset version and code (the
+    build keeps it in its cache); what is made here is added to it."""
     activity = term(base.id[f"dataset/ysv/build/{curated.dataset['version']}"])
     used, a, label, identifier = (term(t) for t in (PROV.used, RDF.type, RDFS.label, DCTERMS.identifier))
     entity_class, has_checksum, checksum_class = term(PROV.Entity), term(SPDX.checksum), term(SPDX.Checksum)
     algorithm, sha256, value = term(SPDX.algorithm), term(SPDX.checksumAlgorithm_sha256), term(SPDX.checksumValue)
     hex_binary = str(XSD.hexBinary).encode()
-    lines = []
+    lines: list[bytes] = []
+    kept = {} if kept is None else kept
     for path, digest in curated.files.items():
+        made = kept.get((path, digest))
+        if made is not None:
+            lines += made
+            continue
         entity = term(base.id[f"dataset/ysv/input/{path}"])
         checksum = term(base.id[f"dataset/ysv/input/{path}/sha256"])
         if not HEX.fullmatch(digest):
             raise ValueError(f"not a SHA-256 in hexadecimal: {digest!r}")
-        lines += (
+        made = kept[(path, digest)] = (
             b"%s %s %s ." % (activity, used, entity),
             b"%s %s %s ." % (entity, a, entity_class),
             b"%s %s %s ." % (entity, label, term(en(f"data/{path}"))),
@@ -242,6 +249,7 @@ def input_files(curated: Curated, base: Base, term) -> list[bytes]:
             b"%s %s %s ." % (checksum, algorithm, sha256),
             b'%s %s "%s"^^<%s> .' % (checksum, value, digest.encode(), hex_binary),  # hex needs no escaping
         )
+        lines += made
     lines.sort()
     return lines
 
