@@ -246,6 +246,49 @@ def _load_or_errors(data: Path, cache: Path | None) -> str:
         return "\n".join(str(e) for e in exc.errors)
 
 
+def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corpora, tmp_path, monkeypatch):
+    """loading.ParseCache._keys: a folder's files are read and hashed only when their stat (names, sizes, times,
+    inodes) changed, or changed too recently to be trusted; the keys are always those hashing gives."""
+    import os
+    import shutil
+    import time
+
+    from ysv_graph import loading
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(corpora[1], data)
+    folders = sorted(p.name for p in data.iterdir() if p.is_dir())
+    hashed: list[str] = []
+    folder_key = loading._folder_key
+    monkeypatch.setattr(loading, "_folder_key", lambda folder, code: hashed.append(folder.name)
+                        or folder_key(folder, code))
+    first = loading.load(data, 0, cache)
+    assert sorted(hashed) == folders  # the files were copied a moment ago: too recent to trust their stat
+    hashed.clear()
+    loading.load(data, 0, cache)
+    assert sorted(hashed) == folders
+    time.sleep(loading.ParseCache.RACY_NS / 1e9 + 0.2)
+    hashed.clear()
+    loading.load(data, 0, cache)
+    assert sorted(hashed) == folders  # the index is kept now
+    hashed.clear()
+    again = loading.load(data, 0, cache)
+    assert hashed == [] and again.parse_keys == first.parse_keys
+    # the same size and modification time, other bytes: the change time tells
+    path = sorted((data / "synthetic-report-0001").glob("findings.yaml"))[0]
+    stat, text = path.stat(), path.read_bytes()
+    position = text.index(b"statement: ") + len(b"statement: ")
+    path.write_bytes(text[:position] + (b"X" if text[position:position + 1] != b"X" else b"Y") + text[position + 1:])
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    hashed.clear()
+    changed = loading.load(data, 0, cache)
+    assert hashed == ["synthetic-report-0001"]
+    assert changed.parse_keys["synthetic-report-0001"] != first.parse_keys["synthetic-report-0001"]
+    assert {k: v for k, v in changed.parse_keys.items() if k != "synthetic-report-0001"} == \
+        {k: v for k, v in first.parse_keys.items() if k != "synthetic-report-0001"}
+
+
 def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(corpora, tmp_path, monkeypatch):
     """loading.ParseCache: a folder whose files are unchanged is not parsed again, and what the cache gives is
     exactly what parsing gives, records, checksums and errors alike, whatever was changed, moved or damaged."""

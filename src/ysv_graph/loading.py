@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -400,7 +401,7 @@ class ParseCache:
         if self.folder is None:
             return _parse_folders(folders, data_dir, processes)
         code = _loader_digest(data_dir)
-        keys = self.keys = [_folder_key(folder, code) for folder in folders]
+        keys = self.keys = self._keys(folders, code)
         results: list = [self._get(key) for key in keys]
         missing = [i for i, result in enumerate(results) if result is None]
         for i, result in zip(missing, _parse_folders([folders[i] for i in missing], data_dir, processes)):
@@ -408,6 +409,30 @@ class ParseCache:
             self._put(keys[i], result)
         self._prune(set(keys))
         return results
+
+    # a file changed less than this long before its folder's key was kept could change again within the same
+    # tick of the file system's clock without its size or times changing: such a folder is not trusted to stat
+    RACY_NS = 2_000_000_000
+
+    def _keys(self, folders: list[Path], code: bytes) -> list[str]:
+        """Each folder's key. Reading and hashing every file of a big corpus takes a second or more, so the key of
+        each folder is kept with the stat of its files (names, sizes, modification and change times, inodes, as
+        git's index does): while those are the same, the files are not read again."""
+        path = self.folder / "stat.index"  # type: ignore[operator]  (not a *.pickle: _prune leaves it)
+        stored = caching.read(path)
+        index = stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == code else {}
+        now = time.time_ns()
+        keys, kept = [], {}
+        for folder in folders:
+            signature = _folder_stat(folder)
+            entry = index.get(folder.name)
+            key = entry[1] if entry is not None and entry[0] == signature else _folder_key(folder, code)
+            keys.append(key)
+            if signature is not None and max((item[3] for item in signature), default=0) < now - self.RACY_NS:
+                kept[folder.name] = (signature, key)
+        if kept != index:
+            caching.write(path, (code, kept))
+        return keys
 
     def _get(self, key: str) -> tuple[list, dict] | None:
         result = caching.read(self.folder / f"{key}.pickle")  # type: ignore[operator]
@@ -427,6 +452,19 @@ def _loader_digest(data_dir: Path) -> bytes:
         digest.update(part.read_bytes())
     digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{data_dir}\0".encode())
     return digest.digest()
+
+
+def _folder_stat(folder: Path) -> tuple | None:
+    """The stat of everything in a folder: (name, size, modification time, change time, inode) for each entry,
+    in name order; None if it cannot be read."""
+    import os
+
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        return tuple((e.name, (st := e.stat(follow_symlinks=True)).st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                     for e in entries)
+    except OSError:
+        return None
 
 
 def _folder_key(folder: Path, code: bytes) -> str:
