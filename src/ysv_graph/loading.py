@@ -99,11 +99,17 @@ class Curated:
         """Every record id -> its kind."""
         return {key: kind for kind, records in self.records.items() for key in records}
 
-    def find(self, key: str) -> Record | None:
+    @cached_property
+    def _by_key(self) -> dict[str, Record]:
+        """Every record by its id (ids are unique across kinds: the loader refuses one defined twice)."""
+        index: dict[str, Record] = {}
         for kind in self.records.values():
-            if key in kind:
-                return kind[key]
-        return None
+            for key, record in kind.items():
+                index.setdefault(key, record)
+        return index
+
+    def find(self, key: str) -> Record | None:
+        return self._by_key.get(key)
 
     @property
     def count(self) -> int:
