@@ -5,6 +5,7 @@ The stages only pass data forward; this module is the one place that strings the
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import tempfile
 import time
@@ -61,7 +62,6 @@ def _merged(parts) -> tuple[list[bytes], list[bytes]]:
 def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
     """What every document's graph, entailments and summary depend on besides the document (documents.py): the
     code of the stages that make them, the IRI base, the ontology, and the libraries' versions."""
-    import hashlib
     from importlib.metadata import version
 
     digest = hashlib.sha256()
@@ -120,8 +120,10 @@ class _Maker:
             quads = ntriples.quads(lines, name)
             seconds["summarising"] += time.perf_counter() - start
             start = time.perf_counter()
-            document = documents.Document(ntriples.joined(lines), ntriples.joined(entailed), summary,
-                                          mapped.references.get(source_id, {}), quads, rechecking.digest(lines))
+            asserted = ntriples.joined(lines)
+            document = documents.Document(asserted, ntriples.joined(entailed), summary,
+                                          mapped.references.get(source_id, {}), quads,
+                                          hashlib.sha256(asserted).hexdigest())  # = rechecking.digest(lines)
             made.append((source_id, self.kept.put(source_id, self.curated.parse_keys.get(source_id), document)))
             seconds["keeping"] += time.perf_counter() - start
         return made, graphs, seconds
@@ -171,7 +173,6 @@ def _input_files(curated: loading.Curated, base: Base, converter: ntriples.Conve
                  ) -> list[bytes]:
     """describing.input_files, with the lines of each file kept from the last build (<cache>/describe/), under
     the base, the dataset's version and describe's code (a corpus has tens of thousands of files)."""
-    import hashlib
     import pickle
 
     if cache is None:

@@ -40,15 +40,17 @@ class DocumentCache:
     def _key(self, parse_key: str) -> str:
         return hashlib.sha256(self.settings + b"\0" + parse_key.encode()).hexdigest()
 
-    def get(self, source_id: str, parse_key: str) -> Document | None:
-        """What was kept for this document, if it was made from the same files under the same settings."""
+    def _read(self, source_id: str) -> tuple[str, Document] | None:
+        """The (key, document) kept for this document, if one can be read."""
         if self.folder is None:
             return None
         kept = caching.read(self.folder / f"{source_id}.pickle")
-        if (isinstance(kept, tuple) and len(kept) == 2 and kept[0] == self._key(parse_key)
-                and isinstance(kept[1], Document)):
-            return kept[1]
-        return None
+        return kept if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Document) else None
+
+    def get(self, source_id: str, parse_key: str) -> Document | None:
+        """What was kept for this document, if it was made from the same files under the same settings."""
+        kept = self._read(source_id)
+        return kept[1] if kept is not None and kept[0] == self._key(parse_key) else None
 
     def put(self, source_id: str, parse_key: str | None, document: Document) -> bytes:
         """Keep the document (given a cache folder and its folder's parse key). Returns it pickled, as `decode`
@@ -61,10 +63,8 @@ class DocumentCache:
     def previous(self, source_id: str) -> Document | None:
         """What is kept for this document, whatever files it was made from (a rebuild compares the graph it
         validated last with the new one: rechecking)."""
-        if self.folder is None:
-            return None
-        kept = caching.read(self.folder / f"{source_id}.pickle")
-        return kept[1] if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], Document) else None
+        kept = self._read(source_id)
+        return kept[1] if kept is not None else None
 
     @staticmethod
     def decode(data: bytes) -> Document:

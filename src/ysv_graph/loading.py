@@ -424,7 +424,8 @@ class ParseCache:
         """Each folder's key. Reading and hashing every file of a big corpus takes a second or more, so the key of
         each folder is kept with the stat of its files (names, sizes, modification and change times, inodes, as
         git's index does): while those are the same, the files are not read again."""
-        path = self.folder / "stat.index"  # type: ignore[operator]  (not a *.pickle: _prune leaves it)
+        # not a *.pickle, so that _prune leaves it
+        path = self.folder / "stat.index"  # type: ignore[operator]
         stored = caching.read(path)
         index = stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == code else {}
         now = time.time_ns()

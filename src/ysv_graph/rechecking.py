@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from . import caching, validation
+from . import caching, ntriples, validation
 
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 
@@ -61,11 +61,8 @@ def state_key(shapes: Graph) -> str:
 
 
 def digest(lines: list[bytes]) -> str:
-    h = hashlib.sha256()
-    for line in lines:
-        h.update(line)
-        h.update(b"\n")
-    return h.hexdigest()
+    """Of sorted N-Triples lines: the SHA-256 of them joined (ntriples.joined)."""
+    return hashlib.sha256(ntriples.joined(lines)).hexdigest()
 
 
 def read_state(cache: Path | None) -> State | None:
@@ -131,7 +128,7 @@ def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str
     ends = {o for _s, _p, o in map(_parts, about) if o[:1] == b"<"} | {s for s, _p, _o in map(_parts, incoming)}
     types, _ = _touching(ends - nodes, lines, summaries, objects=False)
     context.update(line for line in types if _parts(line)[1] == TYPE)
-    return Recheck(b"".join(line + b"\n" for line in sorted(context)), nodes, changed)
+    return Recheck(ntriples.joined(sorted(context)), nodes, changed)
 
 
 def _touching(nodes: set[bytes], lines: dict[str, list[bytes]], summaries: dict, objects: bool = True
@@ -161,16 +158,7 @@ def check(recheck: Recheck, shapes: Graph) -> validation.Screened:
         return validation.Screened(validation.graph_wide_result(), [], cached=True,
                                    seconds=time.perf_counter() - start)
     wanted = {node.decode("utf-8") for node in recheck.nodes}
-    screen = validation.Screen.start(validation.document_shapes(shapes))
-    flagged = None
-    try:
-        asked = screen is not None and screen.ask(recheck.context)
-        graph_wide = validation.check_graph_wide_ntriples(recheck.context, shapes, values=wanted)
-        if asked:
-            flagged = screen.answer()
-    finally:
-        if screen is not None:
-            screen.close()
+    graph_wide, flagged = validation.screen_and_rules(recheck.context, shapes, values=wanted)
     if flagged is not None:
         flagged = [node for node in flagged if node in wanted]
     return validation.Screened(graph_wide, flagged, seconds=time.perf_counter() - start)

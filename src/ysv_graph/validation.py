@@ -540,22 +540,30 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
         graph_wide = _result_from(kept[1])
         if graph_wide is not None:
             return Screened(graph_wide, kept[0], cached=True, seconds=time.perf_counter() - start)
-    # the screen works in its own process while the graph-wide rules run in this one
-    screen = Screen.start(document_shapes(shapes))
-    flagged = None
-    try:
-        asked = screen is not None and screen.ask(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
-        graph_wide = check_graph_wide_ntriples(ntriples, shapes)
-        if asked:
-            flagged = screen.answer()
-    finally:
-        if screen is not None:
-            screen.close()
+    graph_wide, flagged = screen_and_rules(ntriples, shapes)
     if folder is not None and flagged is not None:
         # one graph is built into a folder: only its answer is kept (and none of the JSON of older versions)
         caching.prune(folder, {key}, ("*.pickle", "*.json"))
         caching.write(folder / f"{key}.pickle", (flagged, _result_to(graph_wide)))
     return Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
+
+
+def screen_and_rules(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None
+                     ) -> tuple[ValidationResult, list[str] | None]:
+    """The graph-wide rules' result over some N-Triples (bytes, or a file's path), and the nodes the screen found
+    results about (None if it could not answer): the screen works in its own process while the rules run in this
+    one. values: as check_graph_wide's."""
+    screen = Screen.start(document_shapes(shapes))
+    flagged = None
+    try:
+        asked = screen is not None and screen.ask(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
+        graph_wide = check_graph_wide_ntriples(ntriples, shapes, values)
+        if asked:
+            flagged = screen.answer()
+    finally:
+        if screen is not None:
+            screen.close()
+    return graph_wide, flagged
 
 
 def _suspect(focus: set, flagged) -> bool:
