@@ -289,6 +289,65 @@ def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corp
         {k: v for k, v in first.parse_keys.items() if k != "synthetic-report-0001"}
 
 
+def test_yaml_files_are_listed_as_rglob_lists_them(tmp_path):
+    """loading._yaml_files lists with os.walk what sorted(rglob("*.yaml")) finds, in the same order: nested and
+    hidden folders, names that sort differently as strings and as paths, no *.yml, no symlinked folders."""
+    import os
+
+    from ysv_graph import loading
+
+    for name in ("dataset.yaml", "a/source.yaml", "a/x.yml", "a-b/source.yaml", "a/b/deep.yaml", "a.b/c.yaml",
+                 ".hidden/source.yaml", "a/.dot.yaml", "z/notes.txt", "A/upper.yaml"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x: 1\n")
+    (tmp_path / "folder.yaml").mkdir()  # rglob matches folders too
+    os.symlink(tmp_path / "a", tmp_path / "linked")
+    expected = [str(p.relative_to(tmp_path)) for p in sorted(tmp_path.rglob("*.yaml"))]
+    assert "a/b/deep.yaml" in expected and "linked/source.yaml" not in expected
+    assert loading._yaml_files(tmp_path) == expected
+
+
+def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kinds_stay(corpora, tmp_path,
+                                                                                         monkeypatch):
+    """loading.ReferenceCache: after a load that passed, the next checks the references of the folders whose
+    files changed only, while the source folders and every id's kind are the same; any other change checks every
+    folder. Whatever is checked, the outcome is what a load without the cache gives."""
+    import shutil
+
+    from ysv_graph import loading
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(corpora[1], data)
+    checked: list = []
+    check = loading._check_references
+    monkeypatch.setattr(loading, "_check_references",
+                        lambda curated, errors, only=None: checked.append(only) or check(curated, errors, only))
+
+    def load() -> str:
+        checked.clear()
+        through_cache = _load_or_errors(data, cache)
+        only = checked[0]
+        assert through_cache == _load_or_errors(data, None)
+        return only, through_cache
+
+    assert load()[0] is None  # nothing kept yet
+    assert load()[0] == set()
+    path = data / "synthetic-report-0001" / "recommendations.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("addressed_to: [chief-constables]", "addressed_to: [no-such-body]", 1),
+                    encoding="utf-8")
+    only, errors = load()
+    assert only == {"synthetic-report-0001"} and "unknown id 'no-such-body'" in errors
+    path.write_text(text, encoding="utf-8")
+    assert load()[0] == set()  # as at the last load that passed
+    # a folder that others name goes: the sources changed, so every folder is checked, and the others' references
+    # to it no longer hold
+    shutil.rmtree(data / "synthetic-report-0001-response-warwickshire")
+    only, errors = load()
+    assert only is None and "no source folder is called 'synthetic-report-0001-response-warwickshire'" in errors
+
+
 def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(corpora, tmp_path, monkeypatch):
     """loading.ParseCache: a folder whose files are unchanged is not parsed again, and what the cache gives is
     exactly what parsing gives, records, checksums and errors alike, whatever was changed, moved or damaged."""

@@ -355,12 +355,13 @@ def load(data_dir: Path, processes: int | None = None, cache: Path | None = None
                 records[kind_name][key] = record
 
     files = {}
-    for p in sorted(data_dir.rglob("*.yaml")):
-        name = str(p.relative_to(data_dir))
-        files[name] = hashes.get(name) or hashlib.sha256(p.read_bytes()).hexdigest()
+    for name in _yaml_files(data_dir):
+        files[name] = hashes.get(name) or hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
     curated = Curated(sources, records, dataset, files, dict(zip((f.name for f in folders), parser.keys)))
     if not errors:
-        _check_references(curated, errors)
+        references = ReferenceCache(cache)
+        unchecked = references.unchecked(curated)
+        _check_references(curated, errors, unchecked)
         about = dataset.get("about")
         if about and (curated.find(about) is None or curated.find(about).kind != "reports"):
             errors.append(DataError(_display(data_dir / "dataset.yaml", data_dir), 1, "about",
@@ -368,7 +369,51 @@ def load(data_dir: Path, processes: int | None = None, cache: Path | None = None
         _check_consistency(curated, errors)
     if errors:
         raise DataErrors(errors)
+    references.keep(curated)
     return curated
+
+
+class ReferenceCache:
+    """Which folders' references were last found to hold (<cache>/load/references.index). Whether a record's
+    references hold depends only on the record and on what it may refer to: the source folders and every
+    record's id and kind. While those are as at the last load that passed, only the folders whose files changed
+    since (a parse key not seen then) are checked again; otherwise, every folder is (a corpus has some 300,000
+    references, a second to check)."""
+
+    def __init__(self, cache: Path | None):
+        self.path = Path(cache) / "load" / "references.index" if cache is not None else None  # kept by _prune
+
+    @staticmethod
+    def _world(curated: Curated) -> tuple:
+        return tuple(sorted(curated.sources)), curated.kinds()
+
+    def unchecked(self, curated: Curated) -> set[str] | None:
+        """The folders to check: None for all of them."""
+        stored = caching.read(self.path) if self.path is not None else None
+        if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == self._world(curated)):
+            return None
+        return {source_id for source_id, key in curated.parse_keys.items() if key not in stored[1]}
+
+    def keep(self, curated: Curated) -> None:
+        """After a load that passed every check."""
+        if self.path is not None and curated.parse_keys:
+            caching.write(self.path, (self._world(curated), set(curated.parse_keys.values())))
+
+
+def _yaml_files(data_dir: Path) -> list[str]:
+    """The paths, relative to data_dir, of what sorted(data_dir.rglob("*.yaml")) finds, in that order, listed
+    with os.walk: a corpus has tens of thousands of files, and a Path object for each took a second."""
+    import fnmatch
+    import os
+
+    found: list[tuple[str, ...]] = []
+    top = str(data_dir)
+    for root, folders, names in os.walk(top):
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(root, name))]
+        relative = os.path.relpath(root, top)
+        parts = () if relative == "." else tuple(relative.split(os.sep))
+        found.extend(parts + (name,) for name in fnmatch.filter(folders + names, "*.yaml"))
+    return ["/".join(parts) for parts in sorted(found)]
 
 
 # Parsing in parallel pays from about this many folders (a process pool costs ~0.1 s to start and its results
@@ -604,10 +649,14 @@ def _err(record: Record, name: str, message: str) -> DataError:
     return DataError(record.display, record.lines.get(name, record.line), name, message)  # type: ignore
 
 
-def _check_references(curated: Curated, errors: list[DataError]) -> None:
+def _check_references(curated: Curated, errors: list[DataError], only: set[str] | None = None) -> None:
+    """Every reference of the records (and sources) of the folders in only (None: all) must name what exists,
+    of a kind the field allows."""
     legislation = curated.records["legislation"]
     for kind_name, kind in KINDS.items():
         for record in curated.of(kind_name):
+            if only is not None and record.source not in only:
+                continue
             for name, spec in kind.fields.items():
                 if name not in record.values:
                     continue
@@ -625,6 +674,8 @@ def _check_references(curated: Curated, errors: list[DataError]) -> None:
                             errors.append(_err(record, name, f"'{value}' is a record of {target.kind}, "
                                                              f"expected one of: {', '.join(spec.refs)}"))
     for source in curated.sources.values():
+        if only is not None and source.id not in only:
+            continue
         for name, spec in SOURCE_FIELDS.items():
             value = source.values.get(name)
             if spec.type != "ref" or value is None:
