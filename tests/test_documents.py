@@ -319,3 +319,39 @@ def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_
     again = run("two", "parallel")
     assert again["counts"][made] == 0
     assert again["files"] == in_process["files"]
+
+
+
+HELPER_CHECK = """
+import os
+from ysv_graph import build, writing
+
+plain, yielding = writing.Helper.start(), writing.Helper.start(build.HELPER_NICE)
+try:
+    assert plain is not None and yielding is not None
+    assert plain.submit(os.nice, 0).result() == os.nice(0)
+    assert yielding.submit(os.nice, 0).result() == min(19, os.nice(0) + build.HELPER_NICE)
+    assert yielding.submit(os.getpid).result() not in (os.getpid(), plain.submit(os.getpid).result())
+    try:
+        yielding.submit(divmod, 1, 0).result()
+        raise AssertionError("the exception was not sent back")
+    except ZeroDivisionError:
+        pass
+    assert yielding.submit(divmod, 7, 2).result() == (3, 1)  # still serving after an exception
+finally:
+    for helper in (plain, yielding):
+        helper.close()
+print("checked")
+"""
+
+
+def test_helpers_run_functions_at_the_niceness_they_were_given():
+    """writing.Helper: runs what it is sent in its own process and sends back the result, or the exception;
+    started with nice, it runs at the build's niceness plus nice (the Turtle and checks helpers yield to the
+    JSON-LD's, build.HELPER_NICE). In a fresh interpreter: helpers are only forked from a process without other
+    threads."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", HELPER_CHECK], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "checked", done.stderr

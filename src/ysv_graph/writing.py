@@ -379,17 +379,21 @@ class Helper:
     triples, ends up with a private copy of much of the parent's memory (every page the parent changes after
     the fork is copied), so the JSON-LD is made here instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int = 0) -> None:
         import multiprocessing as mp
 
         context = mp.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=self._serve, args=(child,), daemon=True)
+        self.process = context.Process(target=self._serve, args=(child, nice), daemon=True)
         self.process.start()
         child.close()
 
     @staticmethod
-    def _serve(conn) -> None:  # pragma: no cover - runs in the helper process
+    def _serve(conn, nice: int) -> None:  # pragma: no cover - runs in the helper process
+        import os
+
+        if nice:
+            os.nice(nice)
         while True:
             try:
                 message = conn.recv()
@@ -431,13 +435,14 @@ class Helper:
         self.process = None
 
     @classmethod
-    def start(cls) -> "Helper | None":
-        """A helper, if forking is possible and safe here (no other threads), else None."""
+    def start(cls, nice: int = 0) -> "Helper | None":
+        """A helper, if forking is possible and safe here (no other threads), else None. nice: added to the
+        helper's niceness (os.nice), so that it yields the processor to processes of the build that are not."""
         import multiprocessing as mp
         import threading
 
         if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-            return cls()
+            return cls(nice)
         return None
 
 
