@@ -489,3 +489,29 @@ def test_runs_end_where_their_subjects_say():
     again = writing._runs(sorted(lines + [extra]))
     assert len(set(again) - set(runs)) == 1 and len(set(runs) - set(again)) == 1
     assert 20 < len(runs) < 200  # about one run every RUN_EVERY subjects
+
+
+def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line():
+    """writing._runs finds a subject's lines by galloping bisection in sorted lines (in_order) and line by line
+    otherwise: the same runs, for subjects that are prefixes of others (_:b1, _:b10, _:b1-x; <a1> and <a10>),
+    with one line or many (more than the first gallop's 8), and for every run length."""
+    import random
+
+    from ysv_graph import writing
+
+    chooser = random.Random(5)
+    for _ in range(200):
+        subjects = {chooser.choice([b"<https://example.org/a", b"_:b"]) + str(chooser.randint(0, 60)).encode()
+                    + chooser.choice([b"", b"-x", b"0"]) for _ in range(chooser.randint(0, 30))}
+        subjects = {s + b">" if s.startswith(b"<") else s for s in subjects}
+        lines = sorted({s + b" <https://example.org/p%d> \"o\" ." % chooser.randint(0, 40)
+                        for s in subjects for _ in range(chooser.choice([1, 2, 9, 40]))})
+        for every in (1, 2, 3, writing.RUN_EVERY):
+            original = writing.RUN_EVERY
+            writing.RUN_EVERY = every
+            try:
+                found = writing._runs(lines)
+                assert found == writing._runs(lines, in_order=False)
+            finally:
+                writing.RUN_EVERY = original
+            assert b"".join(found) == writing._joined(lines)

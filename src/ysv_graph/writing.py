@@ -57,7 +57,7 @@ def turtle_of_lines(lines: list[bytes], prefixes: dict[str, str], kept: "RenderC
     if kept is None or not lines:
         triples = list(ox.parse(_joined(lines), format=ox.RdfFormat.N_TRIPLES))
         return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
-    runs = _runs(sorted(lines, key=_turtle_order))
+    runs = _runs(sorted(lines, key=_turtle_order), in_order=False)
     head = _turtle_head(used)
     settings = _writers_digest() + json.dumps(sorted(used.items())).encode()
     bodies = [kept.get(_key(settings, run), lambda run=run: _turtle_body(run, used, head)) for run in runs]
@@ -298,21 +298,32 @@ class RenderCache:
 RUN_EVERY = 32  # subjects in a run, on average
 
 
-def _runs(lines: list[bytes]) -> list[bytes]:
-    """Sorted N-Triples lines (each subject's together) cut into runs of whole subjects, each joined as
-    N-Triples. A run ends after a subject whose CRC-32 is a multiple of RUN_EVERY, so where runs end depends
-    only on the subjects themselves: an edit changes the runs of the subjects it touches and no others."""
+def _runs(lines: list[bytes], in_order: bool = True) -> list[bytes]:
+    """N-Triples lines, each subject's together, cut into runs of whole subjects, each joined as N-Triples. A run
+    ends after a subject whose CRC-32 is a multiple of RUN_EVERY, so where runs end depends only on the subjects
+    themselves: an edit changes the runs of the subjects it touches and no others. in_order: the lines are
+    sorted (bytewise); a subject's lines then end where lines starting with it and a space do, found by
+    bisection (a space sorts before every character that can follow a subject's first characters), instead of
+    line by line (a second for a million lines)."""
     runs: list[bytes] = []
-    start = 0
-    subject = None
-    for i, line in enumerate(lines):
-        this = line[:line.find(b" ")]
-        if this != subject:
-            if subject is not None and zlib.crc32(subject) % RUN_EVERY == 0:
-                runs.append(_joined(lines[start:i]))
-                start = i
-            subject = this
-    if start < len(lines):
+    start = i = 0
+    count = len(lines)
+    while i < count:
+        line = lines[i]
+        subject = line[:line.find(b" ")]
+        if in_order:  # galloping: most subjects have a few lines
+            after, low, high, step = subject + b"!", i + 1, i + 1, 8
+            while high < count and lines[high] < after:
+                low, high, step = high + 1, min(count, high + step), step * 2
+            i = bisect.bisect_left(lines, after, low, high)
+        else:
+            i += 1
+            while i < count and lines[i].startswith(subject) and lines[i][len(subject):len(subject) + 1] == b" ":
+                i += 1
+        if zlib.crc32(subject) % RUN_EVERY == 0:
+            runs.append(_joined(lines[start:i]))
+            start = i
+    if start < count:
         runs.append(_joined(lines[start:]))
     return runs
 
