@@ -281,6 +281,30 @@ def test_turtle_of_lines_run_by_run_equals_turtle_of_the_whole(built, tmp_path):
     assert again.made == 1
 
 
+def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_path):
+    """writing.CatalogueDraft: the metadata graph's lines, ordered while the helpers work; with the checksum lines
+    added (new subjects, new lines of present subjects, lines already there), they are the distinct lines of the
+    whole in turtle()'s order, and the Turtle made from them is turtle() of the whole."""
+    graph = set(built.graphs[METADATA])
+    prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES
+    lines = ntriples.sorted_lines(ntriples.Converter(), graph)
+    draft = writing.CatalogueDraft(lines + lines[:3])  # repeated lines are kept once
+    assert draft.lines == sorted(lines, key=writing._turtle_order)
+    dataset = URIRef("https://w3id.org/ysv/id/dataset/ysv")
+    extra = {(dataset, URIRef("http://purl.org/dc/terms/extent"), Literal("1")),
+             (URIRef("https://w3id.org/ysv/id/dataset/ysv/distribution/nt/sha256"), RDF.type,
+              URIRef("https://example.org/new#Thing")),
+             (URIRef("https://w3id.org/ysv/id/aaa"), URIRef("http://purl.org/dc/terms/title"), Literal("first"))}
+    extra_lines = ntriples.sorted_lines(ntriples.Converter(), extra) + lines[10:12]
+    ordered, iris = draft.with_lines(extra_lines)
+    assert ordered == sorted(set(lines) | set(extra_lines), key=writing._turtle_order)
+    assert iris == ntriples.iris(set(ntriples.terms(ordered)))
+    assert "https://example.org/new#Thing" in iris and "https://example.org/new#Thing" not in draft.iris
+    assert draft.lines == sorted(lines, key=writing._turtle_order)  # the draft itself is unchanged
+    kept = writing.RenderCache(tmp_path, "catalog-turtle")
+    assert writing._turtle_of_ordered(ordered, iris, prefixes, kept) == writing.turtle(graph | extra, prefixes)
+
+
 _PARALLEL_SCRIPT = r"""
 import hashlib, json, sys
 from pathlib import Path

@@ -365,9 +365,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}
         rendered: dict[str, int] = {}
+        drafts: dict = {}
 
         files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts, cache=cache, counts=rendered)
+                                    timings=parts, cache=cache, counts=rendered, drafts=drafts)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:
@@ -401,7 +402,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             {str(metadata): metadata_lines}))
 
     stage("write")
-    files = writing.finish(files, outputs, result.report, cache)
+    files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
     if write and out_dir is not None:
         writing.write_atomically(Path(out_dir), files)
     done("write")

@@ -53,11 +53,17 @@ def turtle_of_lines(lines: list[bytes], prefixes: dict[str, str], kept: "RenderC
     in turtle()'s order and written run by run of subjects (see _runs), each run taken from kept when it has it:
     pyoxigraph ends a subject's block with " ." and starts the next one afresh, so the runs put together are what
     it writes for the whole (tested)."""
-    used = _namespaces_used(ntriples_iris(_terms_of(lines)), prefixes)
     if kept is None or not lines:
+        used = _namespaces_used(ntriples_iris(_terms_of(lines)), prefixes)
         triples = list(ox.parse(_joined(lines), format=ox.RdfFormat.N_TRIPLES))
         return ox.serialize(_sorted_for_turtle(triples), format=ox.RdfFormat.TURTLE, prefixes=used)
-    runs = _runs(sorted(lines, key=_turtle_order), in_order=False)
+    return _turtle_of_ordered(sorted(lines, key=_turtle_order), ntriples_iris(_terms_of(lines)), prefixes, kept)
+
+
+def _turtle_of_ordered(ordered: list[bytes], iris: set[str], prefixes: dict[str, str], kept: "RenderCache") -> bytes:
+    """turtle_of_lines, given the (distinct) lines in turtle()'s order and their IRIs."""
+    used = _namespaces_used(iris, prefixes)
+    runs = _runs(ordered, in_order=False)
     head = _turtle_head(used)
     settings = _writers_digest() + json.dumps(sorted(used.items())).encode()
     bodies = [kept.get(_key(settings, run), lambda run=run: _turtle_body(run, used, head)) for run in runs]
@@ -159,7 +165,7 @@ TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control chara
 
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
                 timings: dict | None = None, cache: Path | None = None,
-                counts: dict | None = None) -> dict[str, bytes]:
+                counts: dict | None = None, drafts: dict | None = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -172,12 +178,13 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
     it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
     seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep what they made
-    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make."""
+    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make. drafts, if
+    given (with a cache), gets the CatalogueDraft for finish(), made while the helpers work."""
     import time
 
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
-            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts)
+            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts, drafts)
     timings = {} if timings is None else timings
     clock = [time.perf_counter()]
 
@@ -209,6 +216,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
         compressed = pool.submit(gzip_chunks, parts, RenderCache(cache, "n-quads-gzip"))
+        if drafts is not None and cache is not None and outputs.metadata_graph is not None:
+            drafts["catalogue"] = CatalogueDraft(outputs.lines[outputs.metadata_graph])
         files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made = (
             turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache))
         files["context.jsonld"], files["ysv.jsonld"], json_ld_made = (
@@ -457,9 +466,30 @@ class Helper:
         return None
 
 
-def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path | None = None) -> dict[str, bytes]:
+class CatalogueDraft:
+    """What catalog.ttl takes from the metadata graph, ready before the files it describes are: its lines, in
+    turtle()'s order, and their IRIs. render_data makes it while the helpers work (a corpus's metadata graph has
+    some 150,000 lines: a second and a half to sort and look through); finish() adds the sizes and checksums."""
+
+    def __init__(self, lines: list[bytes]):
+        self.lines = sorted(set(lines), key=_turtle_order)
+        self.iris = ntriples_iris(_terms_of(self.lines))
+
+    def with_lines(self, extra: list[bytes]) -> tuple[list[bytes], set[str]]:
+        """The draft's lines with these added (each once, in order), and the IRIs of them all."""
+        ordered = list(self.lines)
+        for line in extra:
+            i = bisect.bisect_left(ordered, _turtle_order(line), key=_turtle_order)
+            if i == len(ordered) or ordered[i] != line:
+                ordered.insert(i, line)
+        return ordered, self.iris | ntriples_iris(_terms_of(extra))
+
+
+def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path | None = None,
+           draft: CatalogueDraft | None = None) -> dict[str, bytes]:
     """Add the validation report, the catalogue (sizes and checksums of the other files) and the manifest. cache:
-    the build cache, where the catalogue's Turtle is kept run by run of subjects (RenderCache)."""
+    the build cache, where the catalogue's Turtle is kept run by run of subjects (RenderCache). draft: the
+    metadata graph's CatalogueDraft, if render_data made it."""
     files = dict(files)
     shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **outputs.base.prefixes(),
                       "ysvsh": outputs.base.iri + "def/shapes/"}
@@ -467,9 +497,14 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path
     sums = describing.checksums(files)  # each file hashed once, for the catalogue and the manifest
     if outputs.metadata_graph is not None:
         extra = _sorted_graph_lines(Converter(), describing.catalogue(sums, outputs.base))
-        lines = sorted(set(outputs.lines[outputs.metadata_graph]).union(extra))
-        files["catalog.ttl"] = turtle_of_lines(lines, outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES,
-                                               RenderCache(cache, "catalog-turtle"))
+        prefixes = outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES
+        if cache is None:
+            lines = sorted(set(outputs.lines[outputs.metadata_graph]).union(extra))
+            files["catalog.ttl"] = turtle_of_lines(lines, prefixes)
+        else:
+            draft = draft if draft is not None else CatalogueDraft(outputs.lines[outputs.metadata_graph])
+            files["catalog.ttl"] = _turtle_of_ordered(*draft.with_lines(extra), prefixes,
+                                                      RenderCache(cache, "catalog-turtle"))
         sums.update(describing.checksums({"catalog.ttl": files["catalog.ttl"]}))
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
