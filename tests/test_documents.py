@@ -308,14 +308,17 @@ def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_p
 _PARALLEL_SCRIPT = r"""
 import hashlib, json, sys
 from pathlib import Path
-from ysv_graph import build
+from ysv_graph import build, writing
 from ysv_graph.vocab import Base
 data, cache, parallel = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "parallel"
 if parallel:
     build.PARALLEL_DOCUMENTS = 1
+niced = []
+nice = writing.Helper.nice
+writing.Helper.nice = lambda helper, increment: niced.append(increment) or nice(helper, increment)
 result = build.run(data, None, Base(), write=False, jobs=2, cache=cache)
 print(json.dumps({"files": {name: hashlib.sha256(data).hexdigest() for name, data in result.files.items()},
-                  "made": sorted(map(str, result.graphs.made)), "counts": result.counts}))
+                  "made": sorted(map(str, result.graphs.made)), "counts": result.counts, "niced": niced}))
 """
 
 
@@ -340,8 +343,10 @@ def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_
     made = "documents made (not kept)"
     assert parallel["counts"][made] == in_process["counts"][made] > 10
     assert parallel["files"] == in_process["files"]
+    # the Turtle and checks helpers yield to the JSON-LD's when the documents were many (here: more than 1)
+    assert in_process["niced"] == [] and parallel["niced"] == [build.HELPER_NICE] * 2
     again = run("two", "parallel")
-    assert again["counts"][made] == 0
+    assert again["counts"][made] == 0 and again["niced"] == []
     assert again["files"] == in_process["files"]
 
 
@@ -350,9 +355,10 @@ HELPER_CHECK = """
 import os
 from ysv_graph import build, writing
 
-plain, yielding = writing.Helper.start(), writing.Helper.start(build.HELPER_NICE)
+plain, yielding = writing.Helper.start(), writing.Helper.start()
 try:
     assert plain is not None and yielding is not None
+    assert yielding.nice(build.HELPER_NICE) == min(19, os.nice(0) + build.HELPER_NICE)
     assert plain.submit(os.nice, 0).result() == os.nice(0)
     assert yielding.submit(os.nice, 0).result() == min(19, os.nice(0) + build.HELPER_NICE)
     assert yielding.submit(os.getpid).result() not in (os.getpid(), plain.submit(os.getpid).result())
@@ -371,8 +377,8 @@ print("checked")
 
 def test_helpers_run_functions_at_the_niceness_they_were_given():
     """writing.Helper: runs what it is sent in its own process and sends back the result, or the exception;
-    started with nice, it runs at the build's niceness plus nice (the Turtle and checks helpers yield to the
-    JSON-LD's, build.HELPER_NICE). In a fresh interpreter: helpers are only forked from a process without other
+    made nicer, it runs at the build's niceness plus that, and the others do not (the Turtle and checks helpers
+    yield to the JSON-LD's in a build from scratch, build.HELPER_NICE). In a fresh interpreter: helpers are only forked from a process without other
     threads."""
     import subprocess
     import sys

@@ -196,7 +196,11 @@ def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
     return graph
 
 
-HELPER_NICE = 10  # niceness added to the Turtle and checks helpers: they yield the processor to the JSON-LD's
+# When many documents were made (a build from scratch), the JSON-LD is the longest job of the render: at the same
+# priority the three helpers shared the processors evenly and the JSON-LD went on alone at the end, with a core
+# idle (1,000 reports on 2 cores: render 29 s, 8 s of it with a core idle). The Turtle and checks helpers are then
+# made this much nicer, and yield to it (render 24-25 s). Not in a rebuild: there the Turtle takes longest.
+HELPER_NICE = 10
 
 
 def default_cache(out_dir: Path) -> Path:
@@ -216,11 +220,8 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     gc.disable()
     # three helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, and
     # check the graph-wide rules (a process forked late from a parent holding a million triples ends up with a
-    # private copy of much of its memory). The JSON-LD takes longest; at the same priority the three shared the
-    # processors evenly and the JSON-LD went on alone at the end, with a core idle (1,000 reports on 2 cores:
-    # render 29 s, of which 8 s with one core idle), so the other two yield to it (render 24-25 s).
-    helpers = ((writing.Helper.start(), writing.Helper.start(HELPER_NICE), writing.Helper.start(HELPER_NICE))
-               if jobs != 0 else (None, None, None))
+    # private copy of much of its memory)
+    helpers = tuple(writing.Helper.start() for _ in range(3)) if jobs != 0 else (None, None, None)
     try:
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
                     helpers=helpers)
@@ -283,6 +284,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             state = None
     maker = _Maker(curated, base, reasoner, kept_documents)
     made_documents, made_graphs, made_seconds = _make_documents(maker, made, jobs)
+    if len(made) >= PARALLEL_DOCUMENTS:
+        for helper in helpers[1:]:
+            if helper is not None:
+                helper.nice(HELPER_NICE)
     every.update(made_documents)
     every = {source_id: every[source_id] for source_id in sorted(every)}
     mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph

@@ -399,21 +399,17 @@ class Helper:
     triples, ends up with a private copy of much of the parent's memory (every page the parent changes after
     the fork is copied), so the JSON-LD is made here instead."""
 
-    def __init__(self, nice: int = 0) -> None:
+    def __init__(self) -> None:
         import multiprocessing as mp
 
         context = mp.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=self._serve, args=(child, nice), daemon=True)
+        self.process = context.Process(target=self._serve, args=(child,), daemon=True)
         self.process.start()
         child.close()
 
     @staticmethod
-    def _serve(conn, nice: int) -> None:  # pragma: no cover - runs in the helper process
-        import os
-
-        if nice:
-            os.nice(nice)
+    def _serve(conn) -> None:  # pragma: no cover - runs in the helper process
         while True:
             try:
                 message = conn.recv()
@@ -430,6 +426,13 @@ class Helper:
     def submit(self, function, *args) -> "Helper":
         self.conn.send((function, args))
         return self
+
+    def nice(self, increment: int) -> int:
+        """Add increment to the helper's niceness (os.nice), so that it yields the processors to the processes
+        of the build that were not made nicer; its niceness now."""
+        import os
+
+        return self.submit(os.nice, increment).result()
 
     def result(self):
         try:
@@ -455,14 +458,13 @@ class Helper:
         self.process = None
 
     @classmethod
-    def start(cls, nice: int = 0) -> "Helper | None":
-        """A helper, if forking is possible and safe here (no other threads), else None. nice: added to the
-        helper's niceness (os.nice), so that it yields the processor to processes of the build that are not."""
+    def start(cls) -> "Helper | None":
+        """A helper, if forking is possible and safe here (no other threads), else None."""
         import multiprocessing as mp
         import threading
 
         if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-            return cls(nice)
+            return cls()
         return None
 
 
