@@ -378,8 +378,8 @@ print("checked")
 def test_helpers_run_functions_at_the_niceness_they_were_given():
     """writing.Helper: runs what it is sent in its own process and sends back the result, or the exception;
     made nicer, it runs at the build's niceness plus that, and the others do not (the Turtle and checks helpers
-    yield to the JSON-LD's in a build from scratch, build.HELPER_NICE). In a fresh interpreter: helpers are only forked from a process without other
-    threads."""
+    yield to the JSON-LD's in a build from scratch, build.HELPER_NICE). In a fresh interpreter: helpers are only
+    forked from a process without other threads."""
     import subprocess
     import sys
 
