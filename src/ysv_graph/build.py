@@ -117,12 +117,11 @@ class _Maker:
             seconds["reasoning"] += time.perf_counter() - start
             start = time.perf_counter()
             summary = describing.summarise(lines, self.base)
-            quads = ntriples.quads(lines, name)
             seconds["summarising"] += time.perf_counter() - start
             start = time.perf_counter()
             asserted = ntriples.joined(lines)
             document = documents.Document(asserted, ntriples.joined(entailed), summary,
-                                          mapped.references.get(source_id, {}), quads,
+                                          mapped.references.get(source_id, {}),
                                           hashlib.sha256(asserted).hexdigest())  # = rechecking.digest(lines)
             made.append((source_id, self.kept.put(source_id, self.curated.parse_keys.get(source_id), document)))
             seconds["keeping"] += time.perf_counter() - start
@@ -325,7 +324,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
     metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
                               _input_files(curated, base, converter, cache)])[0]
-    quads = {graph_of[source_id]: document.quads for source_id, document in every.items()}
+    joined = {graph_of[source_id]: document.asserted for source_id, document in every.items()}
     iris = statistics.iris | ntriples.iris(set(ntriples.terms(metadata_lines)))
     asserted = _merged([asserted, metadata_lines])[0]  # what ysv.nt holds
     lines = {graph_of[source_id]: asserted_lines[source_id] for source_id in graph_of}
@@ -365,7 +364,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
     outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
-                              derived=(base.graph["entailments"], base.graph["ontology"]), quads=quads)
+                              derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined)
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}

@@ -4,7 +4,7 @@ Mapping, reasoning and describing each work on one document at a time: a documen
 own records and on the kinds of the records it names (mapping.Mapped.references); its entailments only on its
 graph, when the ontology's rules take one triple each (reasoning.Reasoner.distributes); and its part of the
 dataset's statistics only on its graph (describing.summarise). So what the three stages made of a document —
-its graph and its entailments as sorted N-Triples lines (and the graph's part of ysv.nq), and its summary — is
+its graph and its entailments as sorted N-Triples lines, and its summary — is
 kept under a hash of the document's files (loading.ParseCache's key) and of everything else it depends on
 (`settings`: the code of those stages, the IRI base, the ontology and the libraries' versions), and reused
 while the records it names are still of the kinds they were. A build then makes rdflib terms only for the
@@ -26,7 +26,6 @@ class Document:
     entailed: bytes  # what the ontology lets us conclude about that graph alone, the same way
     summary: object  # describing.Summary of the graph
     references: dict[str, str]  # record id -> kind, for every record the graph names
-    quads: bytes = b""  # the graph's lines as N-Quads (its part of ysv.nq)
     digest: str = ""  # of the graph's lines (rechecking.digest): what the last validated graphs are told by
 
 

@@ -93,9 +93,14 @@ def split(data: bytes) -> list[bytes]:
 
 
 def quads(lines: list[bytes], graph) -> bytes:
-    """Lines of a graph as N-Quads in that graph: a line of N-Triples ends with " ." and holds no line break
+    """Lines of a graph as N-Quads in that graph."""
+    return quads_of(joined(lines), graph)
+
+
+def quads_of(data: bytes, graph) -> bytes:
+    """N-Triples (joined) as N-Quads in that graph: a line of N-Triples ends with " ." and holds no line break
     (literals escape theirs), so the graph's name goes before each " .\\n"."""
-    return joined(lines).replace(b" .\n", b" <" + str(graph).encode("utf-8") + b"> .\n")
+    return data.replace(b" .\n", b" <" + str(graph).encode("utf-8") + b"> .\n")
 
 
 def materialise(lines: list[bytes]) -> set:

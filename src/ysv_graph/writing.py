@@ -21,7 +21,8 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
 from . import caching, describing, jsonld
-from .ntriples import Converter, joined as _joined, quads as _quads, sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
+from .ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
+from .ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
 from .ntriples import iris as ntriples_iris, terms as _terms_of
 from .vocab import Base
 
@@ -156,7 +157,7 @@ class Outputs:
     metadata_graph: URIRef | None = None
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
-    quads: dict | None = None  # named graph -> its part of ysv.nq (ntriples.quads), where the caller has it
+    joined: dict | None = None  # named graph -> its lines joined (ntriples.joined), where the caller has them
 
 
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
@@ -207,8 +208,11 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     lap("N-Triples")
     json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache) if helpers[0] is not None else None
     turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache) if helpers[1] is not None else None
-    kept = outputs.quads or {}
-    parts = [(str(name).encode(), kept[name] if name in kept else _quads(outputs.lines[name], name))
+    # each graph's part of ysv.nq: its N-Triples with the graph's name put in (the documents' cache does not keep
+    # it: it is bigger than the N-Triples, and putting the name in costs less than reading it back)
+    joined = outputs.joined or {}
+    parts = [(str(name).encode(),
+              _quads_of(joined[name], name) if name in joined else _quads(outputs.lines[name], name))
              for name in names]
     files["ysv.nq"] = b"".join(part for _name, part in parts)
     lap("N-Quads")
