@@ -302,9 +302,10 @@ def test_yaml_files_are_listed_as_rglob_lists_them(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x: 1\n")
     (tmp_path / "folder.yaml").mkdir()  # rglob matches folders too
-    os.symlink(tmp_path / "a", tmp_path / "linked")
+    os.symlink(tmp_path / "a", tmp_path / "linked")  # and does not go into linked folders
+    os.symlink(tmp_path / "a", tmp_path / "linked.yaml")  # but lists them
     expected = [str(p.relative_to(tmp_path)) for p in sorted(tmp_path.rglob("*.yaml"))]
-    assert "a/b/deep.yaml" in expected and "linked/source.yaml" not in expected
+    assert "a/b/deep.yaml" in expected and "linked/source.yaml" not in expected and "linked.yaml" in expected
     assert loading._yaml_files(tmp_path) == expected
 
 
@@ -324,7 +325,7 @@ def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kind
     monkeypatch.setattr(loading, "_check_references",
                         lambda curated, errors, only=None: checked.append(only) or check(curated, errors, only))
 
-    def load() -> str:
+    def load() -> tuple[set[str] | None, str]:
         checked.clear()
         through_cache = _load_or_errors(data, cache)
         only = checked[0]
@@ -341,6 +342,14 @@ def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kind
     assert only == {"synthetic-report-0001"} and "unknown id 'no-such-body'" in errors
     path.write_text(text, encoding="utf-8")
     assert load()[0] == set()  # as at the last load that passed
+    # a record that an unchanged folder names goes (its id changes): the ids changed, so every folder is checked,
+    # and the unchanged folder's references to it no longer hold
+    path.write_text(text.replace("id: syv-s0001-rec-1\n", "id: syv-s0001-rec-1-renamed\n", 1), encoding="utf-8")
+    only, errors = load()
+    assert only is None
+    assert "synthetic-report-0001-response-warwickshire" in errors and "unknown id 'syv-s0001-rec-1'" in errors
+    path.write_text(text, encoding="utf-8")
+    assert load()[0] == set()
     # a folder that others name goes: the sources changed, so every folder is checked, and the others' references
     # to it no longer hold
     shutil.rmtree(data / "synthetic-report-0001-response-warwickshire")
@@ -496,8 +505,22 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
     otherwise: the same runs, for subjects that are prefixes of others (_:b1, _:b10, _:b1-x; <a1> and <a10>),
     with one line or many (more than the first gallop's 8), and for every run length."""
     import random
+    import zlib
 
     from ysv_graph import writing
+
+    def line_by_line(lines: list[bytes], every: int) -> list[bytes]:  # the code before bisection, for reference
+        runs, start, subject = [], 0, None
+        for i, line in enumerate(lines):
+            this = line[:line.find(b" ")]
+            if this != subject:
+                if subject is not None and zlib.crc32(subject) % every == 0:
+                    runs.append(writing._joined(lines[start:i]))
+                    start = i
+                subject = this
+        if start < len(lines):
+            runs.append(writing._joined(lines[start:]))
+        return runs
 
     chooser = random.Random(5)
     for _ in range(200):
@@ -511,7 +534,7 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
             writing.RUN_EVERY = every
             try:
                 found = writing._runs(lines)
-                assert found == writing._runs(lines, in_order=False)
+                assert found == writing._runs(lines, in_order=False) == line_by_line(lines, every)
             finally:
                 writing.RUN_EVERY = original
             assert b"".join(found) == writing._joined(lines)

@@ -390,7 +390,8 @@ class ReferenceCache:
     def unchecked(self, curated: Curated) -> set[str] | None:
         """The folders to check: None for all of them."""
         stored = caching.read(self.path) if self.path is not None else None
-        if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == self._world(curated)):
+        if not (isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], set)
+                and stored[0] == self._world(curated)):
             return None
         return {source_id for source_id, key in curated.parse_keys.items() if key not in stored[1]}
 
@@ -409,10 +410,10 @@ def _yaml_files(data_dir: Path) -> list[str]:
     found: list[tuple[str, ...]] = []
     top = str(data_dir)
     for root, folders, names in os.walk(top):
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(root, name))]
         relative = os.path.relpath(root, top)
         parts = () if relative == "." else tuple(relative.split(os.sep))
         found.extend(parts + (name,) for name in fnmatch.filter(folders + names, "*.yaml"))
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(root, name))]  # as rglob
     return ["/".join(parts) for parts in sorted(found)]
 
 

@@ -431,12 +431,16 @@ class Helper:
         self.conn.send((function, args))
         return self
 
-    def nice(self, increment: int) -> int:
+    def nice(self, increment: int) -> int | None:
         """Add increment to the helper's niceness (os.nice), so that it yields the processors to the processes
-        of the build that were not made nicer; its niceness now."""
+        of the build that were not made nicer; its niceness now, or None where the system refused (it is only a
+        matter of speed). Only while the helper is idle: its answers come back in the order asked."""
         import os
 
-        return self.submit(os.nice, increment).result()
+        try:
+            return self.submit(os.nice, increment).result()
+        except OSError:
+            return None
 
     def result(self):
         try:
