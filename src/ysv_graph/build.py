@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import groupby
 from pathlib import Path
 from typing import Callable
 
@@ -53,7 +54,7 @@ def _merged(parts) -> tuple[list[bytes], list[bytes]]:
     for lines in parts:
         everything += lines
     everything.sort()
-    distinct = list(dict.fromkeys(everything))
+    distinct = [line for line, _repeats in groupby(everything)]  # a third of dict.fromkeys's time
     if len(distinct) == len(everything):
         return distinct, []
     return distinct, [line for line, after in zip(everything, everything[1:]) if line == after]
@@ -311,10 +312,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     # the documents' lines, sorted and distinct (sorting the sorted lists end to end lets Python's sort merge
     # them), and the lines held by more than one document, once for each extra document (for describe)
     asserted, shared = _merged(asserted_lines.values())
-    index = dict.fromkeys(asserted)
-    index.update(dict.fromkeys(mapped_metadata))
-    entailed_sorted = [line for line in _merged(entailed)[0] if line not in index]  # what is asserted is not
-    del index, entailed
+    candidates = _merged(entailed)[0]
+    found = set(candidates)  # what is asserted is not entailed: the asserted lines are looked up, not indexed
+    found = found.intersection(asserted) | found.intersection(mapped_metadata)
+    entailed_sorted = [line for line in candidates if line not in found]
+    del found, candidates, entailed
     done("reason")
 
     stage("describe")
