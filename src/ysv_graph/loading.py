@@ -47,7 +47,7 @@ class DataErrors(Exception):
 @dataclass
 class Source:
     id: str
-    path: Path
+    path: str  # of its source.yaml (a string: Path objects cost half a second to unpickle at 1,000 reports)
     values: dict[str, Any]
     display: str = ""
     lines: dict[str, int] = field(default_factory=dict)
@@ -59,7 +59,7 @@ class Record:
     key: str
     values: dict[str, Any]
     source: str  # id of the folder's source document
-    path: Path
+    path: str  # of the file it is in (a string, as Source.path)
     line: int
     lines: dict[str, int] = field(default_factory=dict)
 
@@ -576,7 +576,7 @@ def _parse_folder(folder: Path, data_dir: Path) -> tuple[list, dict]:
             return events, hashes
     values, lines = reader.fields(top["source"][1], SOURCE_FIELDS, "a source")
     flush()
-    events.append(("source", values, lines, source_file, reader.display))
+    events.append(("source", values, lines, str(source_file), reader.display))
 
     for path in sorted(folder.glob("*.yaml")):
         if path.name == "source.yaml":
@@ -643,7 +643,7 @@ def _parse_file(path: Path, display: str, data: bytes, events: list, errors: lis
                 continue
             events.extend(("error", e.path, e.line, e.field, e.message) for e in errors)
             errors.clear()
-            events.append(("record", kind_name, key, values, lines, _line(item), path, display))
+            events.append(("record", kind_name, key, values, lines, _line(item), str(path), display))
 
 
 def _err(record: Record, name: str, message: str) -> DataError:
