@@ -122,10 +122,11 @@ def _iris(terms) -> set[str]:
     return iris
 
 
-def _namespaces_used(iris: set, prefixes: dict[str, str]) -> dict[str, str]:
-    """The prefixes whose namespace begins one of the IRIs. In the sorted IRIs, those that begin with a
-    namespace come together, first among those not less than it, so one bisection a prefix finds them."""
-    ordered = sorted(iris)
+def _namespaces_used(iris: set | list, prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes whose namespace begins one of the IRIs (a set, or a list already sorted). In the sorted IRIs,
+    those that begin with a namespace come together, first among those not less than it, so one bisection a
+    prefix finds them."""
+    ordered = iris if isinstance(iris, list) else sorted(iris)
     used = {}
     for name, namespace in prefixes.items():
         i = bisect.bisect_left(ordered, namespace)
@@ -197,7 +198,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     names = sorted(outputs.lines, key=str)
     files: dict[str, bytes] = {}
     files["ysv.nt"] = _joined(outputs.asserted)
-    iris = outputs.iris
+    iris = sorted(outputs.iris)  # once, for both
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
     nt_path = str(Path(scratch) / "ysv.nt")
