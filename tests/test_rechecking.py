@@ -111,3 +111,33 @@ def test_a_node_that_loses_its_type_is_seen_by_the_nodes_pointing_at_it(built):
     assert _summary(screened.graph_wide.violations) == _summary(sparql)
     assert set(screened.flagged) == {f"<{v.focus}>" for v in whole.violations if v not in sparql}
     assert {f"<{node}>" for node in pointing} <= set(screened.flagged)
+
+
+def test_lines_touching_nodes_are_those_with_them_as_subject_or_object():
+    """rechecking._touching finds a node's lines as subject by bisection and as object by searching for
+    " <node> .": the same lines as splitting every line, for nodes that are subjects, objects, both, a prefix of
+    another IRI, and a datatype (which is never an object: "^^<...>" has no space before it)."""
+    lines = sorted([
+        b'<https://e.org/a> <https://e.org/p> <https://e.org/b> .',
+        b'<https://e.org/a> <https://e.org/q> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .',
+        b'<https://e.org/a> <https://e.org/q> "text <https://e.org/b> ." .',
+        b'<https://e.org/ab> <https://e.org/p> <https://e.org/a> .',
+        b'<https://e.org/b> <https://e.org/p> <https://e.org/a> .',
+        b'<https://e.org/b> <https://e.org/p> <https://e.org/ab> .',
+        b'<https://e.org/c> <https://e.org/p> <http://www.w3.org/2001/XMLSchema#integer> .',
+    ])
+    graphs = {"one": lines, "two": lines[2:5]}
+
+    def by_splitting(nodes, objects=True):
+        about = [line for graph in graphs.values() for line in graph if line.split(b" ")[0] in nodes]
+        incoming = [line for graph in graphs.values() for line in graph
+                    if objects and line.split(b" ", 2)[2][:-2] in nodes]
+        return Counter(about), Counter(incoming)
+
+    for nodes in ({b"<https://e.org/a>"}, {b"<https://e.org/b>"}, {b"<https://e.org/ab>", b"<https://e.org/c>"},
+                  {b"<http://www.w3.org/2001/XMLSchema#integer>"}, {b"<https://e.org/none>"}):
+        for objects in (True, False):
+            about, incoming = rechecking._touching(nodes, graphs, {}, objects)
+            assert (Counter(about), Counter(incoming)) == by_splitting(nodes, objects)
+    about, incoming = rechecking._touching({b"<https://e.org/b>"}, graphs, {})
+    assert len(about) == 3 and incoming == [lines[0]]  # not the literal that holds " <https://e.org/b> ."

@@ -21,6 +21,8 @@ state names (a build that failed kept newer documents), or when blank nodes are 
 """
 from __future__ import annotations
 
+import bisect
+
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -133,20 +135,29 @@ def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str
 
 def _touching(nodes: set[bytes], lines: dict[str, list[bytes]], summaries: dict, objects: bool = True
               ) -> tuple[list[bytes], list[bytes]]:
-    """The lines (of every graph) with one of nodes as subject, and those with one as object."""
+    """The lines (of every graph) with one of nodes as subject, and those with one as object. A graph's lines are
+    sorted, so a node's lines as subject are found by bisection; its lines as object end with " <node> .", found
+    by searching the graph's joined lines (the metadata graph has no summary and 150,000 lines: splitting each
+    took half a second a pass)."""
     about: list[bytes] = []
     incoming: list[bytes] = []
+    ordered = sorted(nodes)
     for name, graph in lines.items():
         summary = summaries.get(name)
         if summary is not None and summary.subjects.isdisjoint(nodes) and (
                 not objects or summary.objects.isdisjoint(nodes)):
             continue
-        for line in graph:
-            s, _p, o = _parts(line)
-            if s in nodes:
-                about.append(line)
-            if objects and o in nodes:
-                incoming.append(line)
+        for node in ordered:
+            start = bisect.bisect_left(graph, node + b" ")
+            about.extend(graph[start:bisect.bisect_left(graph, node + b"!", start)])
+        if objects:
+            data = ntriples.joined(graph)
+            for node in ordered:
+                ending = b" " + node + b" .\n"  # the space: not a literal's datatype (^^<...>)
+                at = data.find(ending)
+                while at != -1:
+                    incoming.append(data[data.rfind(b"\n", 0, at) + 1:at + len(ending) - 1])
+                    at = data.find(ending, at + len(ending))
     return about, incoming
 
 
