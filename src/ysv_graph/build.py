@@ -123,7 +123,7 @@ class _Maker:
             asserted = ntriples.joined(lines)
             document = documents.Document(asserted, ntriples.joined(entailed), summary,
                                           mapped.references.get(source_id, {}),
-                                          hashlib.sha256(asserted).hexdigest())  # = rechecking.digest(lines)
+                                          rechecking.digest_of(asserted))
             made.append((source_id, self.kept.put(source_id, self.curated.parse_keys.get(source_id), document)))
             seconds["keeping"] += time.perf_counter() - start
         return made, graphs, seconds

@@ -26,7 +26,7 @@ class Document:
     entailed: bytes  # what the ontology lets us conclude about that graph alone, the same way
     summary: object  # describing.Summary of the graph
     references: dict[str, str]  # record id -> kind, for every record the graph names
-    digest: str = ""  # of the graph's lines (rechecking.digest): what the last validated graphs are told by
+    digest: str = ""  # of the graph's lines (rechecking.digest_of): what the last validated graphs are told by
 
 
 class DocumentCache:

@@ -22,7 +22,6 @@ state names (a build that failed kept newer documents), or when blank nodes are 
 from __future__ import annotations
 
 import bisect
-
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -64,7 +63,12 @@ def state_key(shapes: Graph) -> str:
 
 def digest(lines: list[bytes]) -> str:
     """Of sorted N-Triples lines: the SHA-256 of them joined (ntriples.joined)."""
-    return hashlib.sha256(ntriples.joined(lines)).hexdigest()
+    return digest_of(ntriples.joined(lines))
+
+
+def digest_of(joined: bytes) -> str:
+    """digest() of lines already joined."""
+    return hashlib.sha256(joined).hexdigest()
 
 
 def read_state(cache: Path | None) -> State | None:
@@ -77,11 +81,6 @@ def read_state(cache: Path | None) -> State | None:
 def save_state(cache: Path | None, state: State) -> None:
     if cache is not None:
         caching.write(Path(cache) / "recheck" / "state.pickle", state)
-
-
-def forget_state(cache: Path | None) -> None:
-    if cache is not None:
-        (Path(cache) / "recheck" / "state.pickle").unlink(missing_ok=True)
 
 
 def _parts(line: bytes) -> tuple[bytes, bytes, bytes]:
