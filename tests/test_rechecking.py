@@ -15,6 +15,7 @@ from ysv_graph import build, ntriples, rechecking, validation
 from ysv_graph.vocab import SH, Base
 
 RECHECKED = "nodes rechecked (-1: the whole graph)"
+KEPT_RUNS = "Turtle runs kept as they were (not cut again)"
 BAD_SECTION = ("sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n"
                "    number: one\n    title: T\n    order: 8\n")
 
@@ -43,6 +44,7 @@ def test_a_rebuild_checks_only_what_changed_and_finds_what_a_full_check_finds(da
     findings.write_text(edited_text, encoding="utf-8")
     edited = run(cache=cache)
     assert 1 <= edited.counts[RECHECKED] <= 20 and whole_graph_checks == [1]
+    assert edited.counts[KEPT_RUNS] > 0  # the Turtle made from the runs kept of the last build (test_splicing)
     assert edited.files == run().files  # = a build without the cache (which checks the whole graph)
     assert whole_graph_checks == [1, 1]
     # a section numbered "one" (the loader lets it through, a shape does not): found by the recheck alone, with
@@ -59,9 +61,13 @@ def test_a_rebuild_checks_only_what_changed_and_finds_what_a_full_check_finds(da
     with pytest.raises(build.ValidationFailed):
         run(cache=cache)
     assert whole_graph_checks == [1, 1, 1, 1]  # (the build without the cache, and this one)
-    # mended: the graphs are those last found to conform, so nothing is checked
+    # mended: the graphs are those last found to conform, so nothing is checked; the runs the writers kept are
+    # those of the broken data (written before validation failed), so they are not spliced into
     findings.write_text(edited_text, encoding="utf-8")
-    assert run(cache=cache).counts[RECHECKED] == 0
+    mended = run(cache=cache)
+    assert mended.counts[RECHECKED] == 0 and mended.counts[KEPT_RUNS] == 0
+    assert mended.files == edited.files
+    assert run(cache=cache).counts[KEPT_RUNS] > 0  # and from then on, they are again
 
 
 def test_changed_shapes_or_a_missing_state_check_the_whole_graph(built):

@@ -350,10 +350,15 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     recheck_key = rechecking.state_key(shapes) if cache is not None else ""
     digests = {str(graph_of[source_id]): document.digest for source_id, document in every.items()}
     digests[str(metadata)] = rechecking.digest(metadata_lines)
+    asserted_by_name = {str(name): lines[name] for name in [*graph_of.values(), metadata]}
+    found = rechecking.differing(state, digests, asserted_by_name, previous)
     recheck = rechecking.plan(
-        state, recheck_key, digests, {str(name): lines[name] for name in [*graph_of.values(), metadata]},
-        previous, {str(graph_of[source_id]): document.summary for source_id, document in every.items()})
-    del previous
+        state, recheck_key, digests, asserted_by_name, previous,
+        {str(graph_of[source_id]): document.summary for source_id, document in every.items()}, found)
+    # the Turtle and JSON-LD writers make again only the runs of the subjects whose lines changed (writing.Changes)
+    changes = writing.Changes(rechecking.token(digests), rechecking.token(state.digests) if state else None,
+                              tuple(sorted({line[:line.find(b" ")] for line in found[1]})) if found else None)
+    del previous, found, asserted_by_name
 
     def check_whole_graph(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
         function, args = ((rechecking.check, (recheck, shapes)) if recheck is not None
@@ -374,7 +379,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         drafts: dict = {}
 
         files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts, cache=cache, counts=rendered, drafts=drafts)
+                                    timings=parts, cache=cache, counts=rendered, drafts=drafts,
+                                    changes=changes)
         render_seconds = time.perf_counter() - render_start
         for helper in helpers[:2]:
             if helper is not None:

@@ -88,15 +88,18 @@ def _parts(line: bytes) -> tuple[bytes, bytes, bytes]:
     return s, p, o[:-2]
 
 
-def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str, list[bytes]],
-         previous: dict[str, list[bytes] | None], summaries: dict) -> Recheck | None:
-    """What to check again, or None for the full check.
+def token(digests: dict[str, str]) -> bytes:
+    """A name for the asserted data made of graphs with these digests (graph IRI -> digest): the N-Triples are
+    their distinct lines, so equal tokens mean equal N-Triples (writing.Changes)."""
+    return hashlib.sha256("\n".join(f"{name} {value}" for name, value in sorted(digests.items())).encode()).digest()
 
-    digests: every asserted graph's digest now; lines: every asserted graph's sorted lines now; previous: for
-    each document graph that changed or is gone, its lines as validated last (None if the kept document is not
-    the one whose digest the state names: the build checks that); the graphs that are not documents have theirs
-    in the state; summaries: graph -> describing.Summary of its lines (a graph without one is scanned)."""
-    if state is None or state.key != key:
+
+def differing(state: State | None, digests: dict[str, str], lines: dict[str, list[bytes]],
+              previous: dict[str, list[bytes] | None]) -> tuple[list[str], set[bytes]] | None:
+    """The graphs that changed since the state, and the lines added to them or removed from them (a superset of
+    the lines added to or removed from their union), or None if that cannot be known: no state, or the previous
+    version of a changed graph is not the one the state names. The arguments are plan's."""
+    if state is None:
         return None
     changed = sorted(name for name in set(digests) | set(state.digests)
                      if digests.get(name) != state.digests.get(name))
@@ -107,6 +110,25 @@ def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str
             return None
         new = lines.get(name, [])
         delta.update(set(old or ()).symmetric_difference(new))
+    return changed, delta
+
+
+def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str, list[bytes]],
+         previous: dict[str, list[bytes] | None], summaries: dict,
+         found: tuple[list[str], set[bytes]] | None = None) -> Recheck | None:
+    """What to check again, or None for the full check.
+
+    digests: every asserted graph's digest now; lines: every asserted graph's sorted lines now; previous: for
+    each document graph that changed or is gone, its lines as validated last (None if the kept document is not
+    the one whose digest the state names: the build checks that); the graphs that are not documents have theirs
+    in the state; summaries: graph -> describing.Summary of its lines (a graph without one is scanned). found:
+    what differing() gave for these arguments, if the caller has it."""
+    if state is None or state.key != key:
+        return None
+    found = found if found is not None else differing(state, digests, lines, previous)
+    if found is None:
+        return None
+    changed, delta = found
     if not delta:
         return Recheck(b"", set(), changed)
     if any(b"_:" in line.split(b'"', 1)[0] for line in delta):

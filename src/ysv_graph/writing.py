@@ -167,7 +167,8 @@ TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control chara
 
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
                 timings: dict | None = None, cache: Path | None = None,
-                counts: dict | None = None, drafts: dict | None = None) -> dict[str, bytes]:
+                counts: dict | None = None, drafts: dict | None = None,
+                changes: "Changes | None" = None) -> dict[str, bytes]:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -181,12 +182,14 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
     seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep what they made
     of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make. drafts, if
-    given (with a cache), gets the CatalogueDraft for finish(), made while the helpers work."""
+    given (with a cache), gets the CatalogueDraft for finish(), made while the helpers work. changes: how the
+    N-Triples differ from the last build's (Changes), so the Turtle and JSON-LD writers can keep what did not."""
     import time
 
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
-            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts, drafts)
+            return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts, drafts,
+                               changes)
     timings = {} if timings is None else timings
     clock = [time.perf_counter()]
 
@@ -207,8 +210,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         on_ntriples(nt_path)
     helpers = tuple(helpers) + (None, None)
     lap("N-Triples")
-    json_ld = helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache) if helpers[0] is not None else None
-    turtle_ = helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache) if helpers[1] is not None else None
+    json_ld = (helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache, changes) if helpers[0] is not None
+               else None)
+    turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes) if helpers[1] is not None
+               else None)
     # each graph's part of ysv.nq: its N-Triples with the graph's name put in (the documents' cache does not keep
     # it: it is bigger than the N-Triples, and putting the name in costs less than reading it back)
     joined = outputs.joined or {}
@@ -223,15 +228,17 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         compressed = pool.submit(gzip_chunks, parts, RenderCache(cache, "n-quads-gzip"))
         if drafts is not None and cache is not None and outputs.metadata_graph is not None:
             drafts["catalogue"] = CatalogueDraft(outputs.lines[outputs.metadata_graph])
-        files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made = (
-            turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache))
-        files["context.jsonld"], files["ysv.jsonld"], json_ld_made = (
-            json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache))
+        files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made, turtle_reused = (
+            turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache, changes))
+        files["context.jsonld"], files["ysv.jsonld"], json_ld_made, json_ld_reused = (
+            json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache, changes))
         files["ysv.nq.gz"] = compressed.result()
     lap("waiting for the Turtle, JSON-LD and gzip")
     if counts is not None:
         counts["Turtle runs written (not cached)"] = turtle_made
         counts["JSON-LD parts made (not cached)"] = json_ld_made
+        counts["Turtle runs kept as they were (not cut again)"] = turtle_reused
+        counts["JSON-LD runs kept as they were (not cut again)"] = json_ld_reused
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
@@ -359,43 +366,238 @@ def _key(*parts: bytes) -> bytes:
     return digest.digest()
 
 
-def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None) -> tuple[bytes, bytes, int]:
+@dataclass(frozen=True)
+class Changes:
+    """What the main process knows of how the N-Triples changed since the last build, for the Turtle and JSON-LD
+    writers: with it, they make their output from the runs they kept of that build (KeptRuns), making again only
+    the runs that hold a changed subject (_run_list)."""
+
+    now: bytes  # names these N-Triples (a hash of the asserted graphs' digests): kept with the runs made of them
+    before: bytes | None = None  # names the N-Triples that `subjects` are counted against
+    subjects: tuple[bytes, ...] | None = None  # sorted: every subject with a line added or removed since `before`
+
+
+@dataclass
+class KeptRuns:
+    """A Turtle or JSON-LD writer's runs of subjects (see _runs) from the last build, in order: each run's first
+    subject, its key (a hash of the writers' code and the run's N-Triples), what the writer made of it under
+    `settings` (the prefixes; the JSON-LD context) and, for the JSON-LD, what the run uses of a context. token:
+    the Changes.now of the N-Triples they were made from (None: not known), so a rebuild whose Changes.before
+    is that token can take every run that holds no changed subject as it is. Kept in <cache>/render/{name}-runs
+    .pickle; a damaged or foreign file reads as none."""
+
+    token: bytes | None
+    code: bytes
+    settings: bytes
+    firsts: list[bytes]
+    keys: list[bytes]
+    bodies: list[bytes]
+    usage: list | None = None
+
+    @staticmethod
+    def read(cache: Path | None, name: str) -> "KeptRuns | None":
+        if cache is None:
+            return None
+        kept = caching.read(Path(cache) / "render" / f"{name}-runs.pickle")
+        if not isinstance(kept, KeptRuns) or not (len(kept.firsts) == len(kept.keys) == len(kept.bodies)):
+            return None
+        return kept
+
+    def save(self, cache: Path | None, name: str) -> None:
+        if cache is not None:
+            caching.write(Path(cache) / "render" / f"{name}-runs.pickle", self)
+            (Path(cache) / "render" / f"{name}.pickle").unlink(missing_ok=True)  # what builds before 2026-12-02 kept
+
+    def bodies_by_key(self, code: bytes, settings: bytes) -> dict[bytes, bytes]:
+        """Each kept run's body by its key, if they were made by this code under these settings (else none)."""
+        return dict(zip(self.keys, self.bodies)) if (self.code, self.settings) == (code, settings) else {}
+
+
+def _line_at(data, key: bytes) -> int:
+    """The offset in data (sorted N-Triples lines, each ended by a line break: bytes or an mmap) of the first line
+    not less than key: for a subject, where its lines start or would. Bisection over offsets: each step looks at
+    the line holding the middle offset."""
+    low, high = 0, len(data)  # line starts; the lines before low are less than key, those from high are not
+    while low < high:
+        middle = (low + high) // 2
+        start = data.rfind(b"\n", low, middle) + 1 or low
+        end = data.find(b"\n", start) + 1
+        if data[start:end - 1] < key:
+            low = end
+        else:
+            high = start
+    return low
+
+
+def _closes(run: bytes) -> bool:
+    """Whether a run (N-Triples, joined) ends with a subject after which _runs ends a run."""
+    last = run[run.rfind(b"\n", 0, len(run) - 1) + 1:]
+    return zlib.crc32(last[:last.find(b" ")]) % RUN_EVERY == 0
+
+
+def _spans(firsts: list[bytes], subjects) -> list[list[int]]:
+    """The kept runs that hold (or would hold) the subjects, by index, grouped into spans [a, b] of consecutive
+    runs (a run covers the subjects from its first up to the next run's first)."""
+    spans: list[list[int]] = []
+    for i in sorted({max(0, bisect.bisect_right(firsts, subject) - 1) for subject in subjects}):
+        if spans and i <= spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return spans
+
+
+def _run_list(kept: KeptRuns | None, ntriples_path: str, changes: Changes | None, cut) -> list:
+    """The runs of the sorted N-Triples in ntriples_path (cut: their bytes -> runs, see _runs), each an int (the
+    index of a kept run that is the same) or the run's N-Triples. With kept runs made from the N-Triples that
+    changes.before names, only the spans of kept runs that hold a changed subject are read from the file (found
+    by bisection) and cut again; everything else is taken as it is. A span starts where a run starts (the run
+    before it ended after a subject that did not change). It is cut from its first subject up to the first of
+    the next kept run; if its last subject no longer ends a run (it was removed), the span takes in the next kept
+    run as well. Without them, the whole file is cut."""
+    usable = (kept is not None and kept.firsts and changes is not None and changes.subjects is not None
+              and changes.before is not None and kept.token == changes.before)
+    if not usable or Path(ntriples_path).stat().st_size == 0:
+        return cut(Path(ntriples_path).read_bytes())
+    import mmap
+
+    firsts, count = kept.firsts, len(kept.firsts)
+    items: list = []
+    taken = 0  # the kept runs before this are in items
+    with open(ntriples_path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        spans = _spans(firsts, changes.subjects)
+        k = 0
+        while k < len(spans):
+            a, b = spans[k][0], spans[k][1] + 1  # kept runs a .. b-1
+            k += 1
+            while True:
+                start = _line_at(data, firsts[a]) if a > 0 else 0
+                end = _line_at(data, firsts[b]) if b < count else len(data)
+                runs = cut(data[start:end])
+                if b == count or not runs or _closes(runs[-1]):
+                    break
+                b += 1
+                while k < len(spans) and spans[k][0] < b:  # a span the extended one reached
+                    b = max(b, spans[k][1] + 1)
+                    k += 1
+            items.extend(range(taken, a))
+            items.extend(runs)
+            taken = b
+    items.extend(range(taken, count))
+    return items
+
+
+def _first_subject(run: bytes) -> bytes:
+    return run[:run.find(b" ")]
+
+
+def _turtle_cut(data: bytes) -> list[bytes]:
+    """Sorted N-Triples as the Turtle writer's runs: each subject's rdf:type lines first (see TYPE_MARKER)."""
+    lines = data.replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
+    lines.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
+    return _runs(lines)
+
+
+def _json_ld_cut(data: bytes) -> list[bytes]:
+    return _runs(data.splitlines())
+
+
+def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
+            changes: Changes | None = None) -> tuple[bytes, bytes, int]:
     """The Turtle (and its gzip, see gzip_chunks) from the sorted N-Triples: subjects in IRI order, each with
     rdf:type first.
     pyoxigraph writes each run of subjects (see _runs; tests check the runs put together are what it writes for
-    the whole), unless the cache has it. Also returns how many runs were written (not found in the cache)."""
-    by_subject = Path(ntriples_path).read_bytes().replace(TYPE_PREDICATE, TYPE_MARKER).splitlines()
-    by_subject.sort()  # nearly sorted already: only the rdf:type lines move, to the front of their subject
-    runs = _runs(by_subject)
-    del by_subject
-    head = _turtle_head(prefixes) if runs else b""  # none for no triples
-    settings = _writers_digest() + json.dumps(sorted(prefixes.items())).encode()
-    kept = RenderCache(cache, "turtle")
-    bodies = [(run[:run.find(b" ")], kept.get(_key(settings, run), lambda run=run: _turtle_body(
-        run.replace(TYPE_MARKER, TYPE_PREDICATE), prefixes, head))) for run in runs]
-    kept.save()
-    parts = [(b"", head)] + bodies  # chunks for the gzip end after runs, by their first subject
-    return b"".join(data for _subject, data in parts), gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), \
-        kept.made
-
-
-def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None) -> tuple[bytes, bytes, int]:
-    """The context (made from the whole graph) and the JSON-LD document, made run by run of subjects (see
-    _runs): what the context needs of each run, and its nodes, are taken from the cache where it has them.
-    Also returns how many things the cache did not have (a run's usage, or its nodes under this context)."""
-    runs = _runs(Path(ntriples_path).read_bytes().splitlines())
-    kept = RenderCache(cache, "json-ld")
+    the whole), unless the cache has it (KeptRuns; with changes, only the runs holding changed subjects are
+    looked at, see _run_list). Also returns how many runs were written (not found in the cache), and how many
+    kept runs were taken as they were (without cutting the N-Triples again)."""
     code = _writers_digest()
-    keys = [_key(code, run) for run in runs]
-    used = jsonld.merged_usage(kept.get(b"usage" + key, lambda run=run: jsonld.usage(jsonld.read(run)))
-                               for key, run in zip(keys, runs))
-    context = jsonld.context_from(used, prefixes)
+    settings = json.dumps(sorted(prefixes.items())).encode()
+    kept = KeptRuns.read(cache, "turtle")
+    if kept is not None and (kept.code, kept.settings) != (code, settings):
+        kept = None
+    items = _run_list(kept, ntriples_path, changes, _turtle_cut)
+    reused = sum(isinstance(item, int) for item in items)
+    head = _turtle_head(prefixes) if items else b""  # none for no triples
+    old = kept.bodies_by_key(code, settings) if kept is not None else {}
+    made = 0
+    firsts, keys, bodies = [], [], []
+    for item in items:
+        if isinstance(item, int):
+            firsts.append(kept.firsts[item])
+            keys.append(kept.keys[item])
+            bodies.append(kept.bodies[item])
+            continue
+        key = _key(code, item)
+        body = old.get(key)
+        if body is None:
+            body = _turtle_body(item.replace(TYPE_MARKER, TYPE_PREDICATE), prefixes, head)
+            made += 1
+        firsts.append(_first_subject(item))
+        keys.append(key)
+        bodies.append(body)
+    del items, old
+    KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, bodies).save(
+        cache, "turtle")
+    parts = [(b"", head)] + list(zip(firsts, bodies))  # chunks for the gzip end after runs, by their first subject
+    return head + b"".join(bodies), gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), made, reused
+
+
+def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
+             changes: Changes | None = None) -> tuple[bytes, bytes, int]:
+    """The context (made from the whole graph) and the JSON-LD document, made run by run of subjects (see
+    _runs): what the context needs of each run, and its nodes, are taken from the cache (KeptRuns) where it has
+    them; with changes, only the runs holding changed subjects are looked at (_run_list), unless the context
+    changed, when every run is cut again. Also returns how many things the cache did not have (a run's usage,
+    or its nodes under this context), and how many kept runs were taken as they were."""
+    code = _writers_digest()
+    kept = KeptRuns.read(cache, "json-ld")
+    if kept is not None and (kept.code != code or kept.usage is None or len(kept.usage) != len(kept.keys)):
+        kept = None
+    kept_usage = dict(zip(kept.keys, kept.usage)) if kept is not None else {}
+    made = 0
+
+    def runs_and_usage(items: list) -> tuple[list, list, list]:
+        nonlocal made
+        keys, usage = [], []
+        for item in items:
+            if isinstance(item, int):
+                keys.append(kept.keys[item])
+                usage.append(kept.usage[item])
+                continue
+            key = _key(code, item)
+            used = kept_usage.get(key)
+            if used is None:
+                used = jsonld.usage(jsonld.read(item))
+                made += 1
+            keys.append(key)
+            usage.append(used)
+        return items, keys, usage
+
+    items, keys, usage = runs_and_usage(_run_list(kept, ntriples_path, changes, _json_ld_cut))
+    context = jsonld.context_from(jsonld.merged_usage(usage), prefixes)
     settings = json.dumps(context, sort_keys=True).encode()
+    if kept is not None and kept.settings != settings and any(isinstance(item, int) for item in items):
+        # another context: every run's nodes are made again, so every run is needed
+        items, keys, usage = runs_and_usage(_json_ld_cut(Path(ntriples_path).read_bytes()))
+    old = kept.bodies_by_key(code, settings) if kept is not None else {}
+    reused = sum(isinstance(item, int) for item in items)
     compact = jsonld.compactor(context)
-    parts = [kept.get(_key(settings, key), lambda run=run: jsonld.nodes(run, context, compact))
-             for key, run in zip(keys, runs)]
-    kept.save()
-    return _json(context), jsonld.document(context, parts), kept.made
+    firsts, parts = [], []
+    for item, key in zip(items, keys):
+        if isinstance(item, int):
+            firsts.append(kept.firsts[item])
+            parts.append(kept.bodies[item])
+            continue
+        part = old.get(key)
+        if part is None:
+            part = jsonld.nodes(item, context, compact)
+            made += 1
+        firsts.append(_first_subject(item))
+        parts.append(part)
+    del items, old
+    KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, parts, usage).save(
+        cache, "json-ld")
+    return _json(context), jsonld.document(context, parts), made, reused
 
 
 class Helper:
