@@ -217,6 +217,41 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
     assert again.made == 1  # only the chunk holding the edited part was compressed again
 
 
+def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp_path):
+    """writing.QuadChunks: ysv.nq and its gzip, made from chunks kept under their graphs' names and digests, are
+    the bytes made without a cache; a changed graph's chunk is made again, and a damaged file is not used."""
+    import gzip
+    import hashlib
+
+    names = [URIRef(f"https://example.org/graph/{i}") for i in range(120)]
+    lines = {name: sorted(b"<https://example.org/s/%d> <https://example.org/p> \"%d\" ." % (i, k) for k in range(40))
+             for i, name in enumerate(names)}
+
+    def made(cache, lines, digests=None):
+        quads = writing.QuadChunks(cache)
+        chunks = quads.chunks(names, digests or {}, {}, lines)
+        return b"".join(chunk[1] for chunk in chunks), quads.gzip(chunks), quads.made
+
+    expected = b"".join(ntriples.quads(lines[name], name) for name in names)
+    plain = made(None, lines)
+    assert plain[0] == expected and gzip.decompress(plain[1]) == expected
+    assert plain[1] == writing.gzip_chunks([(str(name).encode(), ntriples.quads(lines[name], name))
+                                            for name in names])  # the chunks gzip_chunks makes
+    first = made(tmp_path, lines)
+    assert first[:2] == plain[:2] and first[2] == plain[2] > 3
+    digests = {str(name): hashlib.sha256(ntriples.joined(lines[name])).hexdigest() for name in names}
+    again = made(tmp_path, lines, digests)  # the caller's digests (documents.Document.digest) are the same hashes
+    assert again[:2] == plain[:2] and again[2] == 0
+    edited = dict(lines)
+    edited[names[50]] = sorted(edited[names[50]] + [b"<https://example.org/s/new> <https://example.org/p> \"x\" ."])
+    changed = made(tmp_path, edited)
+    assert changed[:2] == made(None, edited)[:2] and changed[2] == 1
+    for path in (tmp_path / "render" / "n-quads").glob("*.chunk"):
+        path.write_bytes(b"damaged")
+    assert made(tmp_path, edited)[:2] == changed[:2]
+    assert len(list((tmp_path / "render" / "n-quads").glob("*.chunk"))) == plain[2]  # only what was used is kept
+
+
 def test_input_file_lines_equal_what_rdflib_terms_give():
     from rdflib.namespace import DCTERMS, PROV, RDFS
 

@@ -16,6 +16,7 @@ from ysv_graph.vocab import SH, Base
 
 RECHECKED = "nodes rechecked (-1: the whole graph)"
 KEPT_RUNS = "Turtle runs kept as they were (not cut again)"
+MADE_CHUNKS = "N-Quads chunks made (not cached)"
 BAD_SECTION = ("sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n"
                "    number: one\n    title: T\n    order: 8\n")
 
@@ -45,6 +46,8 @@ def test_a_rebuild_checks_only_what_changed_and_finds_what_a_full_check_finds(da
     edited = run(cache=cache)
     assert 1 <= edited.counts[RECHECKED] <= 20 and whole_graph_checks == [1]
     assert edited.counts[KEPT_RUNS] > 0  # the Turtle made from the runs kept of the last build (test_splicing)
+    # ysv.nq from the chunks kept: only those of the graphs that changed (the edited one, the metadata) are made
+    assert 1 <= edited.counts[MADE_CHUNKS] <= 2 < first.counts[MADE_CHUNKS]
     assert edited.files == run().files  # = a build without the cache (which checks the whole graph)
     assert whole_graph_checks == [1, 1]
     # a section numbered "one" (the loader lets it through, a shape does not): found by the recheck alone, with

@@ -371,7 +371,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
     outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
-                              derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined)
+                              derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined,
+                              digests=digests)
     render_start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
         parts: dict[str, float] = {}

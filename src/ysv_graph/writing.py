@@ -159,6 +159,7 @@ class Outputs:
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
     joined: dict | None = None  # named graph -> its lines joined (ntriples.joined), where the caller has them
+    digests: dict | None = None  # str(named graph) -> SHA-256 (hex) of its joined lines, where the caller has it
 
 
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
@@ -214,18 +215,16 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                else None)
     turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes) if helpers[1] is not None
                else None)
-    # each graph's part of ysv.nq: its N-Triples with the graph's name put in (the documents' cache does not keep
-    # it: it is bigger than the N-Triples, and putting the name in costs less than reading it back)
-    joined = outputs.joined or {}
-    parts = [(str(name).encode(),
-              _quads_of(joined[name], name) if name in joined else _quads(outputs.lines[name], name))
-             for name in names]
-    files["ysv.nq"] = b"".join(part for _name, part in parts)
+    # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
+    # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
+    quads = QuadChunks(cache)
+    chunks = quads.chunks(names, outputs.digests or {}, outputs.joined or {}, outputs.lines)
+    files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
-        compressed = pool.submit(gzip_chunks, parts, RenderCache(cache, "n-quads-gzip"))
+        compressed = pool.submit(quads.gzip, chunks)
         if drafts is not None and cache is not None and outputs.metadata_graph is not None:
             drafts["catalogue"] = CatalogueDraft(outputs.lines[outputs.metadata_graph])
         files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made, turtle_reused = (
@@ -239,6 +238,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         counts["JSON-LD parts made (not cached)"] = json_ld_made
         counts["Turtle runs kept as they were (not cut again)"] = turtle_reused
         counts["JSON-LD runs kept as they were (not cut again)"] = json_ld_reused
+        counts["N-Quads chunks made (not cached)"] = quads.made
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
@@ -250,41 +250,101 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
 CHUNK_EVERY = 16  # parts in a compressed chunk, on average
 
 
-def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = None) -> bytes:
-    """A gzip file of the parts' data put end to end. parts: (boundary, data) pairs; the parts are grouped into
-    chunks, one ending after each part whose boundary's CRC-32 is a multiple of CHUNK_EVERY (so where chunks end
-    depends only on the parts: the name of a graph, the first subject of a run), and each chunk is compressed on
-    its own (level 6) and ended with a full flush, as pigz does: one deflate stream, read by any gzip reader as
-    one member, whose bytes depend only on the parts. A chunk's compressed bytes are kept (kept: a RenderCache,
-    under a hash of the chunk), so an edit compresses again only the chunks it changed; chunks of about a
-    megabyte cost under 1% in size against compressing the whole at once. zlib lets go of the GIL, so this runs
-    well in a thread."""
-    chunks: list[bytes] = []
-    current: list[bytes] = []
-    for boundary, data in parts:
-        current.append(data)
-        if zlib.crc32(boundary) % CHUNK_EVERY == 0:
-            chunks.append(b"".join(current))
-            current = []
-    if current:
-        chunks.append(b"".join(current))
+def _chunk_ends(boundaries: list[bytes]) -> list[int]:
+    """Where chunks of parts end (exclusive indexes): after each part whose boundary's CRC-32 is a multiple of
+    CHUNK_EVERY, and at the end (so where chunks end depends only on the parts: the name of a graph, the first
+    subject of a run)."""
+    ends = [i + 1 for i, boundary in enumerate(boundaries) if zlib.crc32(boundary) % CHUNK_EVERY == 0]
+    if boundaries and (not ends or ends[-1] != len(boundaries)):
+        ends.append(len(boundaries))
+    return ends
 
-    def deflated(chunk: bytes) -> bytes:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        return compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
 
+def _deflated(chunk: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+def _gzip_member(chunks: list[bytes], deflated: list[bytes]) -> bytes:
+    """One gzip member of the chunks put end to end, given each chunk deflated on its own (_deflated)."""
     out = [struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 0, 255)]  # as gzip.compress(level 6, mtime=0) starts
     crc = size = 0
-    for chunk in chunks:
-        out.append(kept.get(_key(b"deflate 6", chunk), lambda chunk=chunk: deflated(chunk)) if kept is not None
-                   else deflated(chunk))
+    for chunk, compressed in zip(chunks, deflated):
+        out.append(compressed)
         crc = zlib.crc32(chunk, crc)
         size += len(chunk)
     out.append(zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH))  # the last, empty block
     out.append(struct.pack("<LL", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
+    return b"".join(out)
+
+
+def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = None) -> bytes:
+    """A gzip file of the parts' data put end to end. parts: (boundary, data) pairs; the parts are grouped into
+    chunks (_chunk_ends), and each chunk is compressed on its own (level 6) and ended with a full flush, as pigz
+    does: one deflate stream, read by any gzip reader as one member, whose bytes depend only on the parts. A
+    chunk's compressed bytes are kept (kept: a RenderCache, under a hash of the chunk), so an edit compresses
+    again only the chunks it changed; chunks of about a megabyte cost under 1% in size against compressing the
+    whole at once. zlib lets go of the GIL, so this runs well in a thread."""
+    chunks: list[bytes] = []
+    start = 0
+    for end in _chunk_ends([boundary for boundary, _data in parts]):
+        chunks.append(b"".join(data for _boundary, data in parts[start:end]))
+        start = end
+    deflated = [kept.get(_key(b"deflate 6", chunk), lambda chunk=chunk: _deflated(chunk)) if kept is not None
+                else _deflated(chunk) for chunk in chunks]
     if kept is not None:
         kept.save()
-    return b"".join(out)
+    return _gzip_member(chunks, deflated)
+
+
+class QuadChunks:
+    """ysv.nq in chunks of about CHUNK_EVERY graphs (_chunk_ends, by the graphs' names: the chunks of its gzip),
+    each kept with its compressed bytes in <cache>/render/n-quads/{key}.chunk, under a hash of the writers'
+    code and of the names and digests (SHA-256 of their joined lines) of its graphs. A rebuild reads the
+    chunks whose graphs did not change instead of putting each graph's name into each of its lines again and
+    compressing, and makes only the chunks of the graphs that changed. Each build keeps only what it used."""
+
+    def __init__(self, cache: Path | None):
+        self.folder = Path(cache) / "render" / "n-quads" if cache is not None else None
+        self.made = 0  # chunks made (not found in the cache)
+
+    def chunks(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
+        """[key, data, deflated or None] for each chunk of these graphs (in this order). digests, joined: a
+        graph's digest and joined lines where the caller has them (by str(name), by name); lines: every graph's."""
+        code = _writers_digest()
+        found = []
+        start = 0
+        for end in _chunk_ends([str(name).encode() for name in names]):
+            group = names[start:end]
+            start = end
+            parts = []
+            for name in group:
+                digest = digests.get(str(name))
+                if digest is None:
+                    digest = hashlib.sha256(joined[name] if name in joined else _joined(lines[name])).hexdigest()
+                parts += [str(name).encode(), digest.encode()]
+            key = _key(code, *parts).hex()
+            kept = caching.read(self.folder / f"{key}.chunk") if self.folder is not None else None
+            if isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(value, bytes) for value in kept):
+                found.append([key, *kept])
+                continue
+            found.append([key, b"".join(_quads_of(joined[name], name) if name in joined
+                                        else _quads(lines[name], name) for name in group), None])
+            self.made += 1
+        return found
+
+    def gzip(self, chunks: list[list]) -> bytes:
+        """The gzip of the chunks put end to end (see gzip_chunks): the chunks made this time are compressed and
+        kept, the others' compressed bytes were read with them; what this build did not use is deleted."""
+        for chunk in chunks:
+            if chunk[2] is None:
+                chunk[2] = _deflated(chunk[1])
+                if self.folder is not None:
+                    caching.write(self.folder / f"{chunk[0]}.chunk", (chunk[1], chunk[2]))
+        if self.folder is not None:
+            caching.prune(self.folder, {chunk[0] for chunk in chunks}, ("*.chunk",))
+            (self.folder.parent / "n-quads-gzip.pickle").unlink(missing_ok=True)  # kept by builds before 2026-12-02
+        return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks])
 
 
 class RenderCache:
