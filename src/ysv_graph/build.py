@@ -218,10 +218,10 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
     was_enabled = gc.isenabled()
     gc.disable()
-    # three helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, and
-    # check the graph-wide rules (a process forked late from a parent holding a million triples ends up with a
-    # private copy of much of its memory)
-    helpers = tuple(writing.Helper.start() for _ in range(3)) if jobs != 0 else (None, None, None)
+    # five helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, check
+    # the graph-wide rules, put the N-Quads together (in a rebuild) and draft the catalogue (a process forked late
+    # from a parent holding a million triples ends up with a private copy of much of its memory)
+    helpers = tuple(writing.Helper.start() for _ in range(5)) if jobs != 0 else (None,) * 5
     try:
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
                     helpers=helpers)
@@ -284,8 +284,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             state = None
     maker = _Maker(curated, base, reasoner, kept_documents)
     made_documents, made_graphs, made_seconds = _make_documents(maker, made, jobs)
-    if len(made) >= PARALLEL_DOCUMENTS:
-        for helper in helpers[1:]:
+    if len(made) >= PARALLEL_DOCUMENTS:  # the Turtle's and the checks' helpers yield to the JSON-LD's
+        for helper in helpers[1:3]:
             if helper is not None:
                 helper.nice(HELPER_NICE)
     every.update(made_documents)
@@ -379,11 +379,12 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         rendered: dict[str, int] = {}
         drafts: dict = {}
 
-        files = writing.render_data(outputs, helpers[:2], on_ntriples=check_whole_graph, scratch=Path(scratch),
+        files = writing.render_data(outputs, (helpers[0], helpers[1], helpers[3], helpers[4]),
+                                    on_ntriples=check_whole_graph, scratch=Path(scratch),
                                     timings=parts, cache=cache, counts=rendered, drafts=drafts,
                                     changes=changes)
         render_seconds = time.perf_counter() - render_start
-        for helper in helpers[:2]:
+        for helper in (*helpers[:2], *helpers[3:]):
             if helper is not None:
                 helper.close()  # done: its memory goes back now
         waited = time.perf_counter()

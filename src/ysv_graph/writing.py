@@ -176,13 +176,15 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     those lines graph after graph (in IRI order) with the graph's name added, and the N-Triples are the sorted,
     distinct lines of the asserted graphs. The N-Triples are then put in a scratch file, from which helper
     processes (forked at the start of the build, while the main process was small) make the JSON-LD (helpers[0])
-    and the Turtle (helpers[1]) meanwhile; without helpers, they are made here. The Turtle is the sorted
-    N-Triples with each subject's rdf:type first, read and written by pyoxigraph. The dumps are compressed in
-    threads. on_ntriples, if given, is called with the scratch file's path as soon as it is written (the build
-    has the graph-wide rules checked on it). scratch: the folder for that file, which the caller deletes when
-    it is done with it; by default a temporary folder, deleted when this returns. timings, if given, gets the
-    seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep what they made
-    of each run of subjects (RenderCache); counts, if given, gets how many runs each had to make. drafts, if
+    and the Turtle (helpers[1]) meanwhile; in a rebuild, helpers[2] puts ysv.nq together from the chunks kept
+    (QuadChunks); helpers[3] makes the CatalogueDraft; without helpers, they are made here. The Turtle is the
+    sorted N-Triples with each subject's rdf:type first, read and written by pyoxigraph. The dumps are compressed
+    in threads (or helpers[2]). on_ntriples, if given, is called with the scratch file's path as soon as it is
+    written (the build has the graph-wide rules checked on it). scratch: the folder for that file, which the
+    caller deletes when it is done with it; by default a temporary folder, deleted when this returns. timings, if
+    given, gets the seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep
+    what they made of each run of subjects (KeptRuns), and the N-Quads their chunks (QuadChunks); counts, if
+    given, gets how many runs and chunks had to be made. drafts, if
     given (with a cache), gets the CatalogueDraft for finish(), made while the helpers work. changes: how the
     N-Triples differ from the last build's (Changes), so the Turtle and JSON-LD writers can keep what did not."""
     import time
@@ -199,6 +201,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         timings[name] = timings.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
+    helpers = tuple(helpers) + (None,) * 4
+    want_draft = drafts is not None and cache is not None and outputs.metadata_graph is not None
+    draft = (helpers[3].submit(CatalogueDraft, outputs.lines[outputs.metadata_graph])
+             if want_draft and helpers[3] is not None else None)
     names = sorted(outputs.lines, key=str)
     files: dict[str, bytes] = {}
     files["ysv.nt"] = _joined(outputs.asserted)
@@ -209,7 +215,6 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     Path(nt_path).write_bytes(files["ysv.nt"])
     if on_ntriples is not None:
         on_ntriples(nt_path)
-    helpers = tuple(helpers) + (None, None)
     lap("N-Triples")
     json_ld = (helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache, changes) if helpers[0] is not None
                else None)
@@ -217,28 +222,51 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                else None)
     # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
     # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
+    # and a helper (helpers[2]) reads the others and puts the file together
     quads = QuadChunks(cache)
-    chunks = quads.chunks(names, outputs.digests or {}, outputs.joined or {}, outputs.lines)
-    files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
+    plan = (outputs.digests or {}, outputs.joined or {}, outputs.lines)
+    chunks = quads.plan(names, *plan)
+    made_quads = quads.made
+    n_quads = None
+    if helpers[2] is not None and made_quads <= HELPER_CHUNKS:
+        n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(scratch) / "ysv.nq"))
+    else:
+        while not quads.read(chunks):  # a kept chunk could not be read (and is deleted): plan again
+            chunks = quads.plan(names, *plan)
+            made_quads = quads.made
+        files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
-        compressed = pool.submit(quads.gzip, chunks)
-        if drafts is not None and cache is not None and outputs.metadata_graph is not None:
-            drafts["catalogue"] = CatalogueDraft(outputs.lines[outputs.metadata_graph])
+        compressed = pool.submit(quads.gzip, chunks) if n_quads is None else None
+        if want_draft:
+            drafts["catalogue"] = (draft.result() if draft is not None
+                                   else CatalogueDraft(outputs.lines[outputs.metadata_graph]))
         files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made, turtle_reused = (
             turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache, changes))
         files["context.jsonld"], files["ysv.jsonld"], json_ld_made, json_ld_reused = (
             json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache, changes))
-        files["ysv.nq.gz"] = compressed.result()
+        if n_quads is not None:
+            files["ysv.nq.gz"] = n_quads.result()
+            if files["ysv.nq.gz"] is None:  # a kept chunk could not be read (and is deleted): made here instead
+                chunks = quads.plan(names, *plan)
+                made_quads += quads.made
+                files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks) if quads.read(chunks) else None
+                if files["ysv.nq"] is None:
+                    raise RuntimeError("the N-Quads chunks kept in the cache keep changing while the build runs")
+                files["ysv.nq.gz"] = quads.gzip(chunks)
+            else:
+                files["ysv.nq"] = (Path(scratch) / "ysv.nq").read_bytes()
+        else:
+            files["ysv.nq.gz"] = compressed.result()
     lap("waiting for the Turtle, JSON-LD and gzip")
     if counts is not None:
         counts["Turtle runs written (not cached)"] = turtle_made
         counts["JSON-LD parts made (not cached)"] = json_ld_made
         counts["Turtle runs kept as they were (not cut again)"] = turtle_reused
         counts["JSON-LD runs kept as they were (not cut again)"] = json_ld_reused
-        counts["N-Quads chunks made (not cached)"] = quads.made
+        counts["N-Quads chunks made (not cached)"] = made_quads
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
@@ -302,40 +330,69 @@ class QuadChunks:
     each kept with its compressed bytes in <cache>/render/n-quads/{key}.chunk, under a hash of the writers'
     code and of the names and digests (SHA-256 of their joined lines) of its graphs. A rebuild reads the
     chunks whose graphs did not change instead of putting each graph's name into each of its lines again and
-    compressing, and makes only the chunks of the graphs that changed. Each build keeps only what it used."""
+    compressing, and makes only the chunks of the graphs that changed. Each build keeps only what it used.
+
+    A chunk is a list [key, data, deflated]: plan() makes the data of the chunks the cache does not hold and
+    leaves None for the others, read() reads those, gzip() compresses what is not compressed yet."""
 
     def __init__(self, cache: Path | None):
         self.folder = Path(cache) / "render" / "n-quads" if cache is not None else None
         self.made = 0  # chunks made (not found in the cache)
 
-    def chunks(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
-        """[key, data, deflated or None] for each chunk of these graphs (in this order). digests, joined: a
-        graph's digest and joined lines where the caller has them (by str(name), by name); lines: every graph's."""
+    def plan(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
+        """The chunks of these graphs (in this order). digests, joined: a graph's digest and joined lines where the
+        caller has them (by str(name), by name); lines: every graph's. A chunk the cache does not hold gets the
+        joined N-Triples of its graphs (name, N-Triples), from which make() puts the N-Quads together."""
         code = _writers_digest()
-        found = []
+        chunks = []
         start = 0
+        self.made = 0
         for end in _chunk_ends([str(name).encode() for name in names]):
             group = names[start:end]
             start = end
-            parts = []
+            parts, triples = [], []
             for name in group:
+                data = joined[name] if name in joined else None
                 digest = digests.get(str(name))
                 if digest is None:
-                    digest = hashlib.sha256(joined[name] if name in joined else _joined(lines[name])).hexdigest()
+                    data = _joined(lines[name]) if data is None else data
+                    digest = hashlib.sha256(data).hexdigest()
                 parts += [str(name).encode(), digest.encode()]
+                triples.append((name, data))
             key = _key(code, *parts).hex()
-            kept = caching.read(self.folder / f"{key}.chunk") if self.folder is not None else None
-            if isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(value, bytes) for value in kept):
-                found.append([key, *kept])
+            if self.folder is not None and (self.folder / f"{key}.chunk").is_file():
+                chunks.append([key, None, None, None])
                 continue
-            found.append([key, b"".join(_quads_of(joined[name], name) if name in joined
-                                        else _quads(lines[name], name) for name in group), None])
+            chunks.append([key, None, None, [(str(name), data if data is not None else _joined(lines[name]))
+                                             for name, data in triples]])
             self.made += 1
-        return found
+        return chunks
+
+    @staticmethod
+    def make(chunks: list[list]) -> None:
+        """Put together the N-Quads of the chunks plan() gave N-Triples for."""
+        for chunk in chunks:
+            if chunk[3] is not None:
+                chunk[1] = b"".join(_quads_of(data, name) for name, data in chunk[3])
+                chunk[3] = None
+
+    def read(self, chunks: list[list]) -> bool:
+        """Make the chunks plan() gave N-Triples for and read the kept ones; False if one could not be read (its
+        file is deleted, so that plan() makes it next time)."""
+        self.make(chunks)
+        for chunk in chunks:
+            if chunk[1] is None:
+                path = self.folder / f"{chunk[0]}.chunk"
+                kept = caching.read(path)
+                if not (isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(v, bytes) for v in kept)):
+                    path.unlink(missing_ok=True)
+                    return False
+                chunk[1], chunk[2] = kept
+        return True
 
     def gzip(self, chunks: list[list]) -> bytes:
         """The gzip of the chunks put end to end (see gzip_chunks): the chunks made this time are compressed and
-        kept, the others' compressed bytes were read with them; what this build did not use is deleted."""
+        kept; what this build did not use is deleted."""
         for chunk in chunks:
             if chunk[2] is None:
                 chunk[2] = _deflated(chunk[1])
@@ -345,6 +402,23 @@ class QuadChunks:
             caching.prune(self.folder, {chunk[0] for chunk in chunks}, ("*.chunk",))
             (self.folder.parent / "n-quads-gzip.pickle").unlink(missing_ok=True)  # kept by builds before 2026-12-02
         return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks])
+
+
+def _n_quads_file(cache: Path | None, chunks: list[list], path: str) -> bytes | None:
+    """In a helper: read the kept chunks, write ysv.nq to path and return its gzip (None if a kept chunk could
+    not be read: the caller then makes them itself)."""
+    quads = QuadChunks(cache)
+    if not quads.read(chunks):
+        return None
+    with open(path, "wb") as handle:
+        handle.writelines(chunk[1] for chunk in chunks)
+    return quads.gzip(chunks)
+
+
+# A rebuild sends the N-Triples of the chunks to make to a helper, which makes them, reads the kept ones and puts
+# ysv.nq together, when they are at most this many (a build from scratch makes every chunk in this process, and
+# compresses them in a thread: sending them all would cost more than it saves).
+HELPER_CHUNKS = 16
 
 
 class RenderCache:
