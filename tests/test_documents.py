@@ -259,6 +259,46 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
     assert len(list((tmp_path / "render" / "n-quads").glob("*.chunk"))) == plain[2]  # only what was used is kept
 
 
+def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeypatch):
+    """writing.QuadChunks cuts a graph bigger than SPLIT_BYTES into pieces ended by lines (writing._pieces): the
+    file and its gzip are still those made without a cache, from scratch and after edits, and an edit of a big
+    graph makes again only the chunks of the pieces it touched."""
+    import gzip
+
+    monkeypatch.setattr(writing, "SPLIT_BYTES", 20_000)
+    monkeypatch.setattr(writing, "PIECE_EVERY", 64)
+    names = [URIRef(f"https://example.org/graph/{i}") for i in range(40)]
+    lines = {name: sorted(b"<https://example.org/s/%d/%d> <https://example.org/p> \"%d\" ." % (i, k, k)
+                          for k in range(2000 if i in (3, 17) else 30))
+             for i, name in enumerate(names)}
+
+    def made(cache, lines):
+        quads = writing.QuadChunks(cache)
+        chunks = quads.plan(names, {}, {}, lines)
+        assert quads.read(chunks)
+        return b"".join(chunk[1] for chunk in chunks), quads.gzip(chunks), quads.made
+
+    first = made(tmp_path, lines)
+    expected = b"".join(ntriples.quads(lines[name], name) for name in names)
+    assert first[0] == expected and gzip.decompress(first[1]) == expected
+    assert first[2] > 2 * 2000 // 64 * 0.5  # the two big graphs, in pieces
+    for edit in range(3):  # a line changed, one added, one removed, in the big graph 17
+        edited = dict(lines)
+        big = list(lines[names[17]])
+        if edit == 0:
+            big[500] = big[500].replace(b'"', b'"changed ', 1)
+        elif edit == 1:
+            big.append(b"<https://example.org/s/17/new> <https://example.org/p> \"new\" .")
+        else:
+            del big[1000]
+        edited[names[17]] = sorted(big)
+        again = made(tmp_path, edited)
+        assert again[:2] == made(None, edited)[:2]  # the bytes of a build without a cache
+        assert gzip.decompress(again[1]) == again[0] == b"".join(ntriples.quads(edited[n], n) for n in names)
+        assert 1 <= again[2] <= 2
+        made(tmp_path, lines)  # back
+
+
 def test_input_file_lines_equal_what_rdflib_terms_give():
     from rdflib.namespace import DCTERMS, PROV, RDFS
 

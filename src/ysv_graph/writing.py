@@ -342,30 +342,36 @@ class QuadChunks:
     def plan(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
         """The chunks of these graphs (in this order). digests, joined: a graph's digest and joined lines where the
         caller has them (by str(name), by name); lines: every graph's. A chunk the cache does not hold gets the
-        joined N-Triples of its graphs (name, N-Triples), from which make() puts the N-Quads together."""
+        joined N-Triples of its graphs (name, N-Triples), from which make() puts the N-Quads together.
+
+        A graph bigger than SPLIT_BYTES (a corpus's metadata and entailments: tens of megabytes, changed by
+        every edit) is cut into pieces (_pieces), each a chunk of its own, known by a hash of its lines: an edit
+        then makes again the pieces it changed, not the whole graph."""
         code = _writers_digest()
+        units = []  # (boundary, a piece (not a whole graph)?, name, identity, N-Triples)
+        for name in names:
+            data = joined[name] if name in joined else _joined(lines[name])
+            if len(data) > SPLIT_BYTES:
+                for piece in _pieces(data):
+                    units.append((b"", True, name, b"piece " + _key(piece), piece))
+                continue
+            digest = digests.get(str(name)) or hashlib.sha256(data).hexdigest()
+            units.append((str(name).encode(), False, name, digest.encode(), data))
         chunks = []
-        start = 0
+        group: list = []
         self.made = 0
-        for end in _chunk_ends([str(name).encode() for name in names]):
-            group = names[start:end]
-            start = end
-            parts, triples = [], []
-            for name in group:
-                data = joined[name] if name in joined else None
-                digest = digests.get(str(name))
-                if digest is None:
-                    data = _joined(lines[name]) if data is None else data
-                    digest = hashlib.sha256(data).hexdigest()
-                parts += [str(name).encode(), digest.encode()]
-                triples.append((name, data))
-            key = _key(code, *parts).hex()
+        for i, unit in enumerate(units):
+            group.append(unit)
+            if not (unit[1] or zlib.crc32(unit[0]) % CHUNK_EVERY == 0 or i == len(units) - 1):
+                continue
+            key = _key(code, *(part for _b, _p, name, identity, _d in group
+                               for part in (str(name).encode(), identity))).hex()
             if self.folder is not None and (self.folder / f"{key}.chunk").is_file():
                 chunks.append([key, None, None, None])
-                continue
-            chunks.append([key, None, None, [(str(name), data if data is not None else _joined(lines[name]))
-                                             for name, data in triples]])
-            self.made += 1
+            else:
+                chunks.append([key, None, None, [(str(name), data) for _b, _p, name, _i, data in group]])
+                self.made += 1
+            group = []
         return chunks
 
     @staticmethod
@@ -402,6 +408,28 @@ class QuadChunks:
             caching.prune(self.folder, {chunk[0] for chunk in chunks}, ("*.chunk",))
             (self.folder.parent / "n-quads-gzip.pickle").unlink(missing_ok=True)  # kept by builds before 2026-12-02
         return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks])
+
+
+# Graphs bigger than this (joined N-Triples) are cut into pieces of about PIECE_EVERY lines for ysv.nq's chunks.
+SPLIT_BYTES = 4 << 20
+PIECE_EVERY = 4096
+
+
+def _pieces(data: bytes) -> list[bytes]:
+    """Joined N-Triples cut after each line whose CRC-32 is a multiple of PIECE_EVERY: where pieces end depends on
+    the lines alone, so a line added or removed changes its piece only (or the two a removed end joined)."""
+    from itertools import accumulate
+
+    lines = data.split(b"\n")[:-1]
+    ends = list(accumulate(len(line) + 1 for line in lines))
+    pieces, start = [], 0
+    for i, crc in enumerate(map(zlib.crc32, lines)):
+        if crc % PIECE_EVERY == 0:
+            pieces.append(data[start:ends[i]])
+            start = ends[i]
+    if start < len(data):
+        pieces.append(data[start:])
+    return pieces
 
 
 def _n_quads_file(cache: Path | None, chunks: list[list], path: str) -> bytes | None:
