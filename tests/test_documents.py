@@ -404,6 +404,54 @@ print(json.dumps({"files": {name: hashlib.sha256(data).hexdigest() for name, dat
 """
 
 
+_WRITTEN_SCRIPT = r"""
+import json, sys
+from pathlib import Path
+from ysv_graph import build, writing
+from ysv_graph.vocab import Base
+data, out, cache = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+result = build.run(data, out, Base(), jobs=2, cache=cache)
+print(json.dumps({"written": sorted(name for name, value in result.files.items() if isinstance(value, writing.Written)),
+                  "counts": result.counts}))
+"""
+
+
+def test_files_the_helpers_write_straight_into_out_are_those_of_a_build_in_memory(data_copy, tmp_path):
+    """With helper processes (a fresh interpreter: see the test below), the Turtle, JSON-LD and N-Quads and their
+    gzips are written by the helpers into the folder that becomes out/ (writing.Written), and hashed there for
+    the catalogue and the manifest; out/ must hold exactly the files of a build made in memory, from scratch and
+    after an edit (when the helpers splice and read kept chunks), and no staging folder may be left behind."""
+    import json
+    import subprocess
+    import sys
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+
+    def built_into_out() -> dict:
+        done = subprocess.run([sys.executable, "-c", _WRITTEN_SCRIPT, str(data_copy), str(out), str(cache)],
+                              capture_output=True, check=True)
+        return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+    def same_as_in_memory() -> None:
+        expected = build.run(data_copy, None, Base(), write=False, jobs=0).files
+        on_disk = {str(path.relative_to(out)): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+        assert sorted(on_disk) == sorted(expected)
+        assert [name for name in sorted(expected) if on_disk[name] != expected[name]] == []
+
+    first = built_into_out()
+    assert first["written"] == ["ysv.jsonld", "ysv.nq", "ysv.nq.gz", "ysv.ttl", "ysv.ttl.gz"]
+    same_as_in_memory()
+    findings = data_copy / "hmicfrs-report" / "findings.yaml"
+    text = findings.read_text(encoding="utf-8")
+    position = text.index("statement:") + len("statement:")
+    findings.write_text(text[:position] + " Edited." + text[position:], encoding="utf-8")
+    again = built_into_out()
+    assert again["counts"]["Turtle runs kept as they were (not cut again)"] > 0
+    assert again["written"] == first["written"]
+    same_as_in_memory()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "data", "out"]  # no staging left
+
+
 def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_path):
     """A big corpus has its documents made in a pool of processes (build._make_documents); the real data, made
     so, must give exactly the files of the build made in this process, and keep documents a later build reuses.

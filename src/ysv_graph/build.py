@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ class ValidationFailed(Exception):
 
 @dataclass
 class BuildResult:
-    files: dict[str, bytes]
+    files: dict  # name -> bytes, or writing.Written for a file a helper wrote straight into out/
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     validation: validation.ValidationResult | None = None
@@ -373,52 +374,59 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined,
                               digests=digests)
-    render_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
-        parts: dict[str, float] = {}
-        rendered: dict[str, int] = {}
-        drafts: dict = {}
+    # the folder that becomes out/: the helpers write the big files straight into it (writing.Written)
+    staging = writing.staging_folder(Path(out_dir)) if write and out_dir is not None else None
+    try:
+        render_start = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="ysv-") as scratch:  # the N-Triples, for the helpers to read
+            parts: dict[str, float] = {}
+            rendered: dict[str, int] = {}
+            drafts: dict = {}
 
-        files = writing.render_data(outputs, (helpers[0], helpers[1], helpers[3], helpers[4]),
-                                    on_ntriples=check_whole_graph, scratch=Path(scratch),
-                                    timings=parts, cache=cache, counts=rendered, drafts=drafts,
-                                    changes=changes)
-        render_seconds = time.perf_counter() - render_start
-        for helper in (*helpers[:2], *helpers[3:]):
-            if helper is not None:
-                helper.close()  # done: its memory goes back now
-        waited = time.perf_counter()
-        screened = checks["pending"].result() if "pending" in checks else checks["done"]
-        waited = time.perf_counter() - waited
-    if helpers[2] is not None:
-        helpers[2].close()
-    confirm_start = time.perf_counter()
-    asserted_graphs = ntriples.Graphs({n: g for n, g in made_graphs.items() if n not in outputs.derived},
-                                      {n: g for n, g in lines.items() if n not in outputs.derived})
-    confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
-    confirm_seconds = time.perf_counter() - confirm_start
-    result = confirmed.result
-    # what the cache holds for batches, and documents, no longer in the data will not be asked for again
-    validation.Cache(cache).prune(confirmed.keys)
-    kept_documents.prune(set(graph_of))
-    done("validate & render")
-    timings["  of which render"] = render_seconds
-    for name, seconds in parts.items():
-        timings[f"    {name}"] = seconds
-    timings["  of which whole-graph checks (in a helper)"] = screened.seconds
-    timings["  of which waiting for them"] = waited
-    timings["  of which pyshacl on flagged batches"] = confirm_seconds
-    if not result.conforms:
-        raise ValidationFailed(result)
-    if cache is not None:  # what the next build's recheck starts from
-        rechecking.save_state(cache, rechecking.State(
-            recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
-            {str(metadata): metadata_lines}))
+            files = writing.render_data(outputs, (helpers[0], helpers[1], helpers[3], helpers[4]),
+                                        on_ntriples=check_whole_graph, scratch=Path(scratch),
+                                        timings=parts, cache=cache, counts=rendered, drafts=drafts,
+                                        changes=changes, staging=staging)
+            render_seconds = time.perf_counter() - render_start
+            for helper in (*helpers[:2], *helpers[3:]):
+                if helper is not None:
+                    helper.close()  # done: its memory goes back now
+            waited = time.perf_counter()
+            screened = checks["pending"].result() if "pending" in checks else checks["done"]
+            waited = time.perf_counter() - waited
+        if helpers[2] is not None:
+            helpers[2].close()
+        confirm_start = time.perf_counter()
+        asserted_graphs = ntriples.Graphs({n: g for n, g in made_graphs.items() if n not in outputs.derived},
+                                          {n: g for n, g in lines.items() if n not in outputs.derived})
+        confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
+        confirm_seconds = time.perf_counter() - confirm_start
+        result = confirmed.result
+        # what the cache holds for batches, and documents, no longer in the data will not be asked for again
+        validation.Cache(cache).prune(confirmed.keys)
+        kept_documents.prune(set(graph_of))
+        done("validate & render")
+        timings["  of which render"] = render_seconds
+        for name, seconds in parts.items():
+            timings[f"    {name}"] = seconds
+        timings["  of which whole-graph checks (in a helper)"] = screened.seconds
+        timings["  of which waiting for them"] = waited
+        timings["  of which pyshacl on flagged batches"] = confirm_seconds
+        if not result.conforms:
+            raise ValidationFailed(result)
+        if cache is not None:  # what the next build's recheck starts from
+            rechecking.save_state(cache, rechecking.State(
+                recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
+                {str(metadata): metadata_lines}))
 
-    stage("write")
-    files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
-    if write and out_dir is not None:
-        writing.write_atomically(Path(out_dir), files)
+        stage("write")
+        files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
+        if write and out_dir is not None:
+            writing.write_atomically(Path(out_dir), files, staging)
+    except BaseException:  # out/ is left as it was
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     done("write")
 
     counts = {

@@ -162,6 +162,37 @@ class Outputs:
     digests: dict | None = None  # str(named graph) -> SHA-256 (hex) of its joined lines, where the caller has it
 
 
+@dataclass(frozen=True)
+class Written:
+    """A file a helper process wrote straight into the folder that becomes out/ (write_atomically's staging
+    folder), so that its bytes never pass through the build's main process: its name there, size and SHA-256."""
+
+    name: str
+    size: int
+    sha256: str
+
+    def read(self, folder: Path) -> bytes:
+        return (Path(folder) / self.name).read_bytes()
+
+
+def _deliver(data: bytes, name: str, into: str | None) -> "bytes | Written":
+    """The file's bytes, or, given the staging folder (into), the file written there (Written)."""
+    if into is None:
+        return data
+    (Path(into) / name).write_bytes(data)
+    return Written(name, len(data), hashlib.sha256(data).hexdigest())
+
+
+def staging_folder(out_dir: Path) -> Path:
+    """A fresh folder beside out_dir, to be filled and swapped in for it by write_atomically (the caller deletes
+    it if the build fails before that)."""
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the published folder is readable by all
+    return staging
+
+
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
 TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control characters, so it never occurs
 
@@ -169,7 +200,7 @@ TYPE_MARKER = b" \x01 "  # sorts before any IRI; N-Triples escapes control chara
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
                 timings: dict | None = None, cache: Path | None = None,
                 counts: dict | None = None, drafts: dict | None = None,
-                changes: "Changes | None" = None) -> dict[str, bytes]:
+                changes: "Changes | None" = None, staging: Path | None = None) -> dict:
     """The files that do not depend on the validation report: the data, the dumps and the site.
 
     Each named graph is converted to pyoxigraph once and written as N-Triples, its lines sorted: the N-Quads are
@@ -184,7 +215,9 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     caller deletes when it is done with it; by default a temporary folder, deleted when this returns. timings, if
     given, gets the seconds spent on each part. cache: the build cache, where the Turtle and JSON-LD writers keep
     what they made of each run of subjects (KeptRuns), and the N-Quads their chunks (QuadChunks); counts, if
-    given, gets how many runs and chunks had to be made. drafts, if
+    given, gets how many runs and chunks had to be made. staging: the folder that becomes out/ (staging_folder),
+    if the build writes one: the helpers then write the Turtle, the JSON-LD and the N-Quads (and their gzips)
+    there themselves, and the returned files hold Written for them instead of their bytes. drafts, if
     given (with a cache), gets the CatalogueDraft for finish(), made while the helpers work. changes: how the
     N-Triples differ from the last build's (Changes), so the Turtle and JSON-LD writers can keep what did not."""
     import time
@@ -192,7 +225,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="ysv-") as folder:
             return render_data(outputs, helpers, on_ntriples, Path(folder), timings, cache, counts, drafts,
-                               changes)
+                               changes, staging)
     timings = {} if timings is None else timings
     clock = [time.perf_counter()]
 
@@ -216,10 +249,11 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if on_ntriples is not None:
         on_ntriples(nt_path)
     lap("N-Triples")
-    json_ld = (helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache, changes) if helpers[0] is not None
-               else None)
-    turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes) if helpers[1] is not None
-               else None)
+    into = str(staging) if staging is not None else None  # where the helpers write their files
+    json_ld = (helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache, changes, into)
+               if helpers[0] is not None else None)
+    turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes, into)
+               if helpers[1] is not None else None)
     # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
     # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
     # and a helper (helpers[2]) reads the others and puts the file together
@@ -229,7 +263,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     made_quads = quads.made
     n_quads = None
     if helpers[2] is not None and made_quads <= HELPER_CHUNKS:
-        n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(scratch) / "ysv.nq"))
+        n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
+                                    into is not None)
     else:
         while not quads.read(chunks):  # a kept chunk could not be read (and is deleted): plan again
             chunks = quads.plan(names, *plan)
@@ -256,6 +291,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                 if files["ysv.nq"] is None:
                     raise RuntimeError("the N-Quads chunks kept in the cache keep changing while the build runs")
                 files["ysv.nq.gz"] = quads.gzip(chunks)
+            elif into is not None:
+                files["ysv.nq"], files["ysv.nq.gz"] = files["ysv.nq.gz"]  # Written, both
             else:
                 files["ysv.nq"] = (Path(scratch) / "ysv.nq").read_bytes()
         else:
@@ -270,7 +307,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if outputs.site:
         from .site import render_site  # the HTML pages, for static hosting
 
-        files.update(render_site(files["ysv.nq"], outputs.base))
+        nquads = files["ysv.nq"]
+        files.update(render_site(nquads.read(staging) if isinstance(nquads, Written) else nquads, outputs.base))
         lap("site")
     return files
 
@@ -417,30 +455,42 @@ PIECE_EVERY = 4096
 
 def _pieces(data: bytes) -> list[bytes]:
     """Joined N-Triples cut after each line whose CRC-32 is a multiple of PIECE_EVERY: where pieces end depends on
-    the lines alone, so a line added or removed changes its piece only (or the two a removed end joined)."""
+    the lines alone, so a line added or removed changes its piece only (or the two a removed end joined). (Split
+    afresh: faster than going through a list of lines made earlier, whose objects lie scattered in memory.)"""
     from itertools import accumulate
 
     lines = data.split(b"\n")[:-1]
-    ends = list(accumulate(len(line) + 1 for line in lines))
+    cut = [i for i, crc in enumerate(map(zlib.crc32, lines)) if crc % PIECE_EVERY == 0]
+    if not cut:
+        return [data] if data else []
+    sizes = list(accumulate(map(len, lines)))  # line i ends at sizes[i] + i + 1 (its line break included)
     pieces, start = [], 0
-    for i, crc in enumerate(map(zlib.crc32, lines)):
-        if crc % PIECE_EVERY == 0:
-            pieces.append(data[start:ends[i]])
-            start = ends[i]
+    for i in cut:
+        pieces.append(data[start:sizes[i] + i + 1])
+        start = sizes[i] + i + 1
     if start < len(data):
         pieces.append(data[start:])
     return pieces
 
 
-def _n_quads_file(cache: Path | None, chunks: list[list], path: str) -> bytes | None:
+def _n_quads_file(cache: Path | None, chunks: list[list], path: str, written: bool = False):
     """In a helper: read the kept chunks, write ysv.nq to path and return its gzip (None if a kept chunk could
-    not be read: the caller then makes them itself)."""
+    not be read: the caller then makes them itself). written: path is in the staging folder; the gzip is written
+    beside it, and both are returned as Written."""
     quads = QuadChunks(cache)
     if not quads.read(chunks):
         return None
+    digest = hashlib.sha256()
     with open(path, "wb") as handle:
-        handle.writelines(chunk[1] for chunk in chunks)
-    return quads.gzip(chunks)
+        for chunk in chunks:
+            handle.write(chunk[1])
+            if written:
+                digest.update(chunk[1])
+    gzipped = quads.gzip(chunks)
+    if not written:
+        return gzipped
+    return (Written(Path(path).name, sum(len(chunk[1]) for chunk in chunks), digest.hexdigest()),
+            _deliver(gzipped, Path(path).name + ".gz", str(Path(path).parent)))
 
 
 # A rebuild sends the N-Triples of the chunks to make to a helper, which makes them, reads the kept ones and puts
@@ -665,13 +715,14 @@ def _json_ld_cut(data: bytes) -> list[bytes]:
 
 
 def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
-            changes: Changes | None = None) -> tuple[bytes, bytes, int]:
+            changes: Changes | None = None, into: str | None = None) -> tuple:
     """The Turtle (and its gzip, see gzip_chunks) from the sorted N-Triples: subjects in IRI order, each with
     rdf:type first.
     pyoxigraph writes each run of subjects (see _runs; tests check the runs put together are what it writes for
     the whole), unless the cache has it (KeptRuns; with changes, only the runs holding changed subjects are
     looked at, see _run_list). Also returns how many runs were written (not found in the cache), and how many
-    kept runs were taken as they were (without cutting the N-Triples again)."""
+    kept runs were taken as they were (without cutting the N-Triples again). into: the staging folder, where
+    ysv.ttl and ysv.ttl.gz are then written (and returned as Written)."""
     code = _writers_digest()
     settings = json.dumps(sorted(prefixes.items())).encode()
     kept = KeptRuns.read(cache, "turtle")
@@ -701,16 +752,18 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, bodies).save(
         cache, "turtle")
     parts = [(b"", head)] + list(zip(firsts, bodies))  # chunks for the gzip end after runs, by their first subject
-    return head + b"".join(bodies), gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), made, reused
+    return (_deliver(head + b"".join(bodies), "ysv.ttl", into),
+            _deliver(gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), "ysv.ttl.gz", into), made, reused)
 
 
 def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
-             changes: Changes | None = None) -> tuple[bytes, bytes, int]:
+             changes: Changes | None = None, into: str | None = None) -> tuple:
     """The context (made from the whole graph) and the JSON-LD document, made run by run of subjects (see
     _runs): what the context needs of each run, and its nodes, are taken from the cache (KeptRuns) where it has
     them; with changes, only the runs holding changed subjects are looked at (_run_list), unless the context
     changed, when every run is cut again. Also returns how many things the cache did not have (a run's usage,
-    or its nodes under this context), and how many kept runs were taken as they were."""
+    or its nodes under this context), and how many kept runs were taken as they were. into: the staging folder,
+    where ysv.jsonld is then written (and returned as Written)."""
     code = _writers_digest()
     kept = KeptRuns.read(cache, "json-ld")
     if kept is not None and (kept.code != code or kept.usage is None or len(kept.usage) != len(kept.keys)):
@@ -759,7 +812,7 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
     del items, old
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, parts, usage).save(
         cache, "json-ld")
-    return _json(context), jsonld.document(context, parts), made, reused
+    return _json(context), _deliver(jsonld.document(context, parts), "ysv.jsonld", into), made, reused
 
 
 class Helper:
@@ -869,7 +922,9 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path
     shacl_prefixes = {"sh": "http://www.w3.org/ns/shacl#", **outputs.base.prefixes(),
                       "ysvsh": outputs.base.iri + "def/shapes/"}
     files["validation.ttl"] = canonical_turtle(report, _used_prefixes(report, shacl_prefixes))
-    sums = describing.checksums(files)  # each file hashed once, for the catalogue and the manifest
+    # each file hashed once, for the catalogue and the manifest (a helper hashed those it wrote)
+    sums = describing.checksums({name: data for name, data in files.items() if not isinstance(data, Written)})
+    sums.update({name: (data.size, data.sha256) for name, data in files.items() if isinstance(data, Written)})
     if outputs.metadata_graph is not None:
         extra = _sorted_graph_lines(Converter(), describing.catalogue(sums, outputs.base))
         prefixes = outputs.base.prefixes(per_kind=True) | EXTRA_PREFIXES
@@ -910,18 +965,22 @@ def _json(value) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Write files into a fresh folder, then swap it for out_dir. On any failure out_dir is left as it was."""
+def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) -> None:
+    """Write files into a fresh folder, then swap it for out_dir. On any failure out_dir is left as it was.
+    staging: the fresh folder (staging_folder), if the build made it earlier and helpers wrote some files there
+    (Written); by default one is made here."""
     out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    staging = Path(staging) if staging is not None else staging_folder(out_dir)
     try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the published folder is readable by all
+        for name, data in files.items():
+            if isinstance(data, Written) and (name != data.name or (staging / name).stat().st_size != data.size):
+                raise RuntimeError(f"{name} is not in {staging} as the helper that wrote it said")
         for folder in sorted({(staging / name).parent for name in files}):
             folder.mkdir(parents=True, exist_ok=True)
         # creating a file costs a round trip to the disk; threads overlap them (about 10x faster for the site)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            for _ in pool.map(lambda item: (staging / item[0]).write_bytes(item[1]), files.items()):
+            for _ in pool.map(lambda item: (staging / item[0]).write_bytes(item[1]),
+                              [(name, data) for name, data in files.items() if not isinstance(data, Written)]):
                 pass
         old = None
         if out_dir.exists():
