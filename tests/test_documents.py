@@ -231,11 +231,14 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
         quads = writing.QuadChunks(cache)
         chunks = quads.plan(names, digests or {}, {}, lines)
         if in_helper:  # what a rebuild's helper does with the chunks planned (it writes ysv.nq to a file)
-            gzipped = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
-            return (tmp_path / "ysv.nq").read_bytes() if gzipped is not None else None, gzipped, quads.made
-        while not quads.read(chunks):
-            chunks = quads.plan(names, digests or {}, {}, lines)
-        return b"".join(chunk[1] for chunk in chunks), quads.gzip(chunks), quads.made
+            done = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            if done is None:
+                return None, None, quads.made
+            return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
+        ready = quads.read(chunks)
+        while ready is None:
+            ready = quads.read(quads.plan(names, digests or {}, {}, lines))
+        return b"".join(chunk[1] for chunk in ready), quads.gzip(ready), quads.made
 
     expected = b"".join(ntriples.quads(lines[name], name) for name in names)
     plain = made(None, lines)
@@ -272,10 +275,13 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
                           for k in range(2000 if i in (3, 17) else 30))
              for i, name in enumerate(names)}
 
-    def made(cache, lines):
+    def made(cache, lines, in_helper=False):
         quads = writing.QuadChunks(cache)
         chunks = quads.plan(names, {}, {}, lines)
-        assert quads.read(chunks)
+        if in_helper:  # the pieces are cut by the helper
+            gzipped, made_there = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            return (tmp_path / "ysv.nq").read_bytes(), gzipped, quads.made + made_there
+        chunks = quads.read(chunks)
         return b"".join(chunk[1] for chunk in chunks), quads.gzip(chunks), quads.made
 
     first = made(tmp_path, lines)
@@ -292,7 +298,7 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
         else:
             del big[1000]
         edited[names[17]] = sorted(big)
-        again = made(tmp_path, edited)
+        again = made(tmp_path, edited, in_helper=edit == 1)
         assert again[:2] == made(None, edited)[:2]  # the bytes of a build without a cache
         assert gzip.decompress(again[1]) == again[0] == b"".join(ntriples.quads(edited[n], n) for n in names)
         assert 1 <= again[2] <= 2
@@ -385,6 +391,37 @@ def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_p
     assert draft.lines == sorted(lines, key=writing._turtle_order)  # the draft itself is unchanged
     kept = writing.RenderCache(tmp_path, "catalog-turtle")
     assert writing._turtle_of_ordered(ordered, iris, prefixes, kept) == writing.turtle(graph | extra, prefixes)
+
+
+def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built, tmp_path):
+    """writing.CatalogueDraft.kept: from the draft kept by the last build, with lines removed (the only line of an
+    IRI among them, so that the IRI goes) and added (a new namespace), it equals the draft made from nothing; so
+    does one made when the kept draft is damaged or too different."""
+    import random
+
+    lines = ntriples.sorted_lines(ntriples.Converter(), set(built.graphs[METADATA]))
+    rng = random.Random(3)
+
+    def same(draft, expected_lines):
+        afresh = writing.CatalogueDraft(expected_lines)
+        assert (draft.lines, draft.iris) == (afresh.lines, afresh.iris)
+
+    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
+    current = list(lines)
+    lonely = b"<https://example.org/only/once> <http://purl.org/dc/terms/title> \"x\" ."
+    for step in range(4):
+        edited = [line for line in current if rng.random() > 0.01 and line != lonely]
+        edited += [b"<https://w3id.org/ysv/id/x%d> <http://purl.org/dc/terms/title> \"%d\" ." % (step, k)
+                   for k in range(3)]
+        if step % 2 == 0:
+            edited.append(lonely)
+        draft = writing.CatalogueDraft.kept(edited, tmp_path)
+        same(draft, edited)
+        assert ("https://example.org/only/once" in draft.iris) == (step % 2 == 0)
+        current = edited
+    (tmp_path / "render" / "catalogue-draft.pickle").write_bytes(b"damaged")
+    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
+    same(writing.CatalogueDraft.kept(lines[: len(lines) // 2], tmp_path), lines[: len(lines) // 2])
 
 
 _PARALLEL_SCRIPT = r"""

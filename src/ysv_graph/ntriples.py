@@ -84,7 +84,7 @@ def sorted_lines(converter: Converter, graph) -> list[bytes]:
 
 
 def joined(lines: list[bytes]) -> bytes:
-    return b"\n".join(lines) + b"\n" if lines else b""
+    return b"\n".join([*lines, b""]) if lines else b""  # one join: adding the last line break would copy it all
 
 
 def split(data: bytes) -> list[bytes]:

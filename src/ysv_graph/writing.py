@@ -236,7 +236,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
 
     helpers = tuple(helpers) + (None,) * 4
     want_draft = drafts is not None and cache is not None and outputs.metadata_graph is not None
-    draft = (helpers[3].submit(CatalogueDraft, outputs.lines[outputs.metadata_graph])
+    draft = (helpers[3].submit(CatalogueDraft.kept, outputs.lines[outputs.metadata_graph], cache)
              if want_draft and helpers[3] is not None else None)
     names = sorted(outputs.lines, key=str)
     files: dict[str, bytes] = {}
@@ -266,9 +266,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
                                     into is not None)
     else:
-        while not quads.read(chunks):  # a kept chunk could not be read (and is deleted): plan again
-            chunks = quads.plan(names, *plan)
-            made_quads = quads.made
+        ready = quads.read(chunks)
+        while ready is None:  # a kept chunk could not be read (and is deleted): plan again
+            ready = quads.read(quads.plan(names, *plan))
+        chunks, made_quads = ready, quads.made
         files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
@@ -277,23 +278,26 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         compressed = pool.submit(quads.gzip, chunks) if n_quads is None else None
         if want_draft:
             drafts["catalogue"] = (draft.result() if draft is not None
-                                   else CatalogueDraft(outputs.lines[outputs.metadata_graph]))
+                                   else CatalogueDraft.kept(outputs.lines[outputs.metadata_graph], cache))
         files["ysv.ttl"], files["ysv.ttl.gz"], turtle_made, turtle_reused = (
             turtle_.result() if turtle_ is not None else _turtle(nt_path, turtle_prefixes, cache, changes))
         files["context.jsonld"], files["ysv.jsonld"], json_ld_made, json_ld_reused = (
             json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache, changes))
         if n_quads is not None:
-            files["ysv.nq.gz"] = n_quads.result()
-            if files["ysv.nq.gz"] is None:  # a kept chunk could not be read (and is deleted): made here instead
-                chunks = quads.plan(names, *plan)
-                made_quads += quads.made
-                files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks) if quads.read(chunks) else None
-                if files["ysv.nq"] is None:
+            done = n_quads.result()
+            if done is None:  # a kept chunk could not be read (and is deleted): made here instead
+                ready = quads.read(quads.plan(names, *plan))
+                if ready is None:
                     raise RuntimeError("the N-Quads chunks kept in the cache keep changing while the build runs")
-                files["ysv.nq.gz"] = quads.gzip(chunks)
+                made_quads += quads.made
+                files["ysv.nq"] = b"".join(chunk[1] for chunk in ready)
+                files["ysv.nq.gz"] = quads.gzip(ready)
             elif into is not None:
-                files["ysv.nq"], files["ysv.nq.gz"] = files["ysv.nq.gz"]  # Written, both
+                files["ysv.nq"], files["ysv.nq.gz"], made = done  # Written, both
+                made_quads += made
             else:
+                files["ysv.nq.gz"], made = done
+                made_quads += made
                 files["ysv.nq"] = (Path(scratch) / "ysv.nq").read_bytes()
         else:
             files["ysv.nq.gz"] = compressed.result()
@@ -383,34 +387,50 @@ class QuadChunks:
         joined N-Triples of its graphs (name, N-Triples), from which make() puts the N-Quads together.
 
         A graph bigger than SPLIT_BYTES (a corpus's metadata and entailments: tens of megabytes, changed by
-        every edit) is cut into pieces (_pieces), each a chunk of its own, known by a hash of its lines: an edit
-        then makes again the pieces it changed, not the whole graph."""
+        every edit) ends the chunk before it and is left whole (a chunk with no key) for expand() to cut into
+        pieces, each a chunk of its own known by a hash of its lines: an edit then makes again the pieces it
+        changed, not the whole graph. (expand runs in the helper that reads the chunks, in a rebuild.)"""
         code = _writers_digest()
-        units = []  # (boundary, a piece (not a whole graph)?, name, identity, N-Triples)
+        chunks: list[list] = []
+        group: list = []
+        self.made = 0
+
+        def close() -> None:
+            if group:
+                chunks.append(self._chunk(code, group))
+                group.clear()
+
         for name in names:
             data = joined[name] if name in joined else _joined(lines[name])
             if len(data) > SPLIT_BYTES:
-                for piece in _pieces(data):
-                    units.append((b"", True, name, b"piece " + _key(piece), piece))
+                close()
+                chunks.append([None, None, None, [(str(name), data)]])
                 continue
-            digest = digests.get(str(name)) or hashlib.sha256(data).hexdigest()
-            units.append((str(name).encode(), False, name, digest.encode(), data))
-        chunks = []
-        group: list = []
-        self.made = 0
-        for i, unit in enumerate(units):
-            group.append(unit)
-            if not (unit[1] or zlib.crc32(unit[0]) % CHUNK_EVERY == 0 or i == len(units) - 1):
-                continue
-            key = _key(code, *(part for _b, _p, name, identity, _d in group
-                               for part in (str(name).encode(), identity))).hex()
-            if self.folder is not None and (self.folder / f"{key}.chunk").is_file():
-                chunks.append([key, None, None, None])
-            else:
-                chunks.append([key, None, None, [(str(name), data) for _b, _p, name, _i, data in group]])
-                self.made += 1
-            group = []
+            group.append((str(name), (digests.get(str(name)) or hashlib.sha256(data).hexdigest()).encode(), data))
+            if zlib.crc32(str(name).encode()) % CHUNK_EVERY == 0:
+                close()
+        close()
         return chunks
+
+    def _chunk(self, code: bytes, group: list) -> list:
+        """A chunk of (graph name, identity, N-Triples) parts: kept (data to be read) or to be made."""
+        key = _key(code, *(part for name, identity, _data in group for part in (name.encode(), identity))).hex()
+        if self.folder is not None and (self.folder / f"{key}.chunk").is_file():
+            return [key, None, None, None]
+        self.made += 1
+        return [key, None, None, [(name, data) for name, _identity, data in group]]
+
+    def expand(self, chunks: list[list]) -> list[list]:
+        """The chunks with each big graph plan() left whole cut into pieces (_pieces), a chunk each."""
+        code = _writers_digest()
+        expanded = []
+        for chunk in chunks:
+            if chunk[0] is not None:
+                expanded.append(chunk)
+                continue
+            [(name, data)] = chunk[3]
+            expanded += [self._chunk(code, [(name, b"piece " + _key(piece), piece)]) for piece in _pieces(data)]
+        return expanded
 
     @staticmethod
     def make(chunks: list[list]) -> None:
@@ -420,9 +440,10 @@ class QuadChunks:
                 chunk[1] = b"".join(_quads_of(data, name) for name, data in chunk[3])
                 chunk[3] = None
 
-    def read(self, chunks: list[list]) -> bool:
-        """Make the chunks plan() gave N-Triples for and read the kept ones; False if one could not be read (its
-        file is deleted, so that plan() makes it next time)."""
+    def read(self, chunks: list[list]) -> list[list] | None:
+        """The chunks, expanded, made and read: each with its data (and, if kept, its compressed bytes); None if
+        a kept one could not be read (its file is deleted, so that plan() makes it next time)."""
+        chunks = self.expand(chunks)
         self.make(chunks)
         for chunk in chunks:
             if chunk[1] is None:
@@ -430,9 +451,9 @@ class QuadChunks:
                 kept = caching.read(path)
                 if not (isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(v, bytes) for v in kept)):
                     path.unlink(missing_ok=True)
-                    return False
+                    return None
                 chunk[1], chunk[2] = kept
-        return True
+        return chunks
 
     def gzip(self, chunks: list[list]) -> bytes:
         """The gzip of the chunks put end to end (see gzip_chunks): the chunks made this time are compressed and
@@ -474,11 +495,12 @@ def _pieces(data: bytes) -> list[bytes]:
 
 
 def _n_quads_file(cache: Path | None, chunks: list[list], path: str, written: bool = False):
-    """In a helper: read the kept chunks, write ysv.nq to path and return its gzip (None if a kept chunk could
-    not be read: the caller then makes them itself). written: path is in the staging folder; the gzip is written
-    beside it, and both are returned as Written."""
+    """In a helper: expand and read the chunks, write ysv.nq to path; (None if a kept chunk could not be read:
+    the caller then makes them itself, else) its gzip and the number of chunks made here. written: path is in
+    the staging folder; the gzip is written beside it, and both files are returned as Written."""
     quads = QuadChunks(cache)
-    if not quads.read(chunks):
+    chunks = quads.read(chunks)
+    if chunks is None:
         return None
     digest = hashlib.sha256()
     with open(path, "wb") as handle:
@@ -488,9 +510,9 @@ def _n_quads_file(cache: Path | None, chunks: list[list], path: str, written: bo
                 digest.update(chunk[1])
     gzipped = quads.gzip(chunks)
     if not written:
-        return gzipped
+        return gzipped, quads.made
     return (Written(Path(path).name, sum(len(chunk[1]) for chunk in chunks), digest.hexdigest()),
-            _deliver(gzipped, Path(path).name + ".gz", str(Path(path).parent)))
+            _deliver(gzipped, Path(path).name + ".gz", str(Path(path).parent)), quads.made)
 
 
 # A rebuild sends the N-Triples of the chunks to make to a helper, which makes them, reads the kept ones and puts
@@ -571,11 +593,11 @@ def _writers_digest() -> bytes:
 
 
 def _key(*parts: bytes) -> bytes:
-    digest = hashlib.blake2b(digest_size=20)
+    digest = hashlib.sha256()  # twice BLAKE2b's speed here (the processor has SHA instructions)
     for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
-    return digest.digest()
+    return digest.digest()[:20]
 
 
 @dataclass(frozen=True)
@@ -902,6 +924,40 @@ class CatalogueDraft:
     def __init__(self, lines: list[bytes]):
         self.lines = sorted(set(lines), key=_turtle_order)
         self.iris = ntriples_iris(_terms_of(self.lines))
+
+    @classmethod
+    def kept(cls, lines: list[bytes], cache: Path | None) -> "CatalogueDraft":
+        """The draft of these lines, made from the last build's (kept in <cache>/render/catalogue-draft.pickle
+        with a count of each term's uses) when few lines differ: the lines removed are taken out, those added put
+        in their place by bisection, and the IRIs are those of the terms still used."""
+        from collections import Counter
+
+        path = Path(cache) / "render" / "catalogue-draft.pickle" if cache is not None else None
+        old = caching.read(path) if path is not None else None
+        distinct = set(lines)
+        if isinstance(old, tuple) and len(old) == 2 and isinstance(old[1], Counter):
+            ordered, counts = old
+            before = set(ordered)
+            removed, added = before - distinct, distinct - before
+            if len(removed) + len(added) <= len(distinct) // 4:
+                if removed:
+                    ordered = [line for line in ordered if line not in removed]
+                for line in sorted(added, key=_turtle_order):
+                    ordered.insert(bisect.bisect_left(ordered, _turtle_order(line), key=_turtle_order), line)
+                counts.subtract(_terms_of(list(removed)))
+                counts.update(_terms_of(sorted(added)))
+                counts = Counter({term: n for term, n in counts.items() if n > 0}) if removed else counts
+                return cls._saved(path, ordered, counts)
+        ordered = sorted(distinct, key=_turtle_order)
+        return cls._saved(path, ordered, Counter(_terms_of(ordered)))
+
+    @classmethod
+    def _saved(cls, path: Path | None, ordered: list[bytes], counts) -> "CatalogueDraft":
+        if path is not None:
+            caching.write(path, (ordered, counts))
+        draft = cls.__new__(cls)
+        draft.lines, draft.iris = ordered, ntriples_iris(counts)
+        return draft
 
     def with_lines(self, extra: list[bytes]) -> tuple[list[bytes], set[str]]:
         """The draft's lines with these added (each once, in order), and the IRIs of them all."""
