@@ -155,3 +155,28 @@ def test_line_at_finds_where_a_subject_starts_by_bisection():
         expected = sum(len(line) + 1 for line in lines if line < key)
         assert writing._line_at(data, key) == expected
     assert writing._line_at(data, b"~") == len(data)
+
+
+def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_changed(start, tmp_path, monkeypatch):
+    """writing.KeptRuns.save keeps the bodies in blocks of runs, each a file named by what it holds: after an edit
+    of one subject only its block is new (the JSON-LD's bodies are tens of megabytes: rewriting them every build
+    cost more than the rest of the splice); a damaged block means no kept runs, and the outputs are still right."""
+    lines, path, cache = start
+    monkeypatch.setattr(writing, "BLOCK_EVERY", 4)  # this small graph's 50 runs in a dozen blocks
+    writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 0"))
+    folder = cache / "render" / "turtle-blocks"
+    before = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
+    assert len(before) > 3
+    after = {line.replace(b"version 0", b"version 9") if line.startswith(_subject(100) + b" ") else line
+             for line in lines}
+    path.write_bytes(_whole(after))
+    changes = writing.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
+    turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    now = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
+    assert len(set(now) - set(before)) == 1 and len(now) == len(before)  # one block replaced, the old one gone
+    assert all(before[name] == now[name] for name in set(now) & set(before))  # the others not rewritten
+    assert turtle[0] == _from_nothing(path, tmp_path)[0]
+    next(iter(folder.glob("*.block"))).write_bytes(b"damaged")
+    assert writing.KeptRuns.read(cache, "turtle") is None
+    again = writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 2", b"token 1", ()))
+    assert again[0] == turtle[0] and again[3] == 0  # nothing kept could be trusted: every run cut again

@@ -551,6 +551,7 @@ class RenderCache:
 
 
 RUN_EVERY = 32  # subjects in a run, on average
+BLOCK_EVERY = 32  # runs in a block of kept runs (KeptRuns.save), on average
 
 
 def _runs(lines: list[bytes], in_order: bool = True) -> list[bytes]:
@@ -617,8 +618,8 @@ class KeptRuns:
     subject, its key (a hash of the writers' code and the run's N-Triples), what the writer made of it under
     `settings` (the prefixes; the JSON-LD context) and, for the JSON-LD, what the run uses of a context. token:
     the Changes.now of the N-Triples they were made from (None: not known), so a rebuild whose Changes.before
-    is that token can take every run that holds no changed subject as it is. Kept in <cache>/render/{name}-runs
-    .pickle; a damaged or foreign file reads as none."""
+    is that token can take every run that holds no changed subject as it is. Kept in <cache>/render/ (see save);
+    a damaged or foreign file reads as none."""
 
     token: bytes | None
     code: bytes
@@ -632,15 +633,45 @@ class KeptRuns:
     def read(cache: Path | None, name: str) -> "KeptRuns | None":
         if cache is None:
             return None
-        kept = caching.read(Path(cache) / "render" / f"{name}-runs.pickle")
-        if not isinstance(kept, KeptRuns) or not (len(kept.firsts) == len(kept.keys) == len(kept.bodies)):
+        folder = Path(cache) / "render"
+        index = caching.read(folder / f"{name}-runs.pickle")
+        if not (isinstance(index, tuple) and len(index) == 7):
             return None
-        return kept
+        token, code, settings, firsts, keys, usage, blocks = index
+        bodies: list[bytes] = []
+        for key, count in blocks:
+            block = caching.read(folder / f"{name}-blocks" / f"{key}.block")
+            if not (isinstance(block, list) and len(block) == count):
+                return None
+            bodies += block
+        if not (len(firsts) == len(keys) == len(bodies)) or usage is not None and len(usage) != len(keys):
+            return None
+        return KeptRuns(token, code, settings, firsts, keys, bodies, usage)
 
     def save(self, cache: Path | None, name: str) -> None:
-        if cache is not None:
-            caching.write(Path(cache) / "render" / f"{name}-runs.pickle", self)
-            (Path(cache) / "render" / f"{name}.pickle").unlink(missing_ok=True)  # what builds before 2026-12-02 kept
+        """Keep the runs: their bodies in blocks of about BLOCK_EVERY runs (ending after a run whose first
+        subject's hash is a multiple of it), each in a file named by a hash of the code, the settings and its
+        runs' keys, so a rebuild writes only the blocks it changed (the JSON-LD's bodies are some 80 MB at 1,000
+        reports); the rest in <cache>/render/{name}-runs.pickle. Blocks no longer used are deleted."""
+        if cache is None:
+            return
+        folder = Path(cache) / "render"
+        blocks: list[tuple[str, int]] = []
+        start = 0
+        for i, first in enumerate(self.firsts):
+            # (not CRC-32: a run's first subject follows one whose CRC-32 ends in zeros, and CRC-32 is linear)
+            if int.from_bytes(hashlib.sha256(first).digest()[:4], "big") % BLOCK_EVERY == 0 \
+                    or i == len(self.firsts) - 1:
+                key = _key(self.code, self.settings, *self.keys[start:i + 1]).hex()
+                path = folder / f"{name}-blocks" / f"{key}.block"
+                if not path.is_file():
+                    caching.write(path, self.bodies[start:i + 1])
+                blocks.append((key, i + 1 - start))
+                start = i + 1
+        caching.write(folder / f"{name}-runs.pickle",
+                      (self.token, self.code, self.settings, self.firsts, self.keys, self.usage, blocks))
+        caching.prune(folder / f"{name}-blocks", {key for key, _count in blocks}, ("*.block",))
+        (folder / f"{name}.pickle").unlink(missing_ok=True)  # what builds before 2026-12-02 kept
 
     def bodies_by_key(self, code: bytes, settings: bytes) -> dict[bytes, bytes]:
         """Each kept run's body by its key, if they were made by this code under these settings (else none)."""
