@@ -279,8 +279,10 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
         quads = writing.QuadChunks(cache)
         chunks = quads.plan(names, {}, {}, lines)
         if in_helper:  # the pieces are cut by the helper
-            gzipped, made_there = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
-            return (tmp_path / "ysv.nq").read_bytes(), gzipped, quads.made + made_there
+            done = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            if done is None:  # a kept chunk could not be read (and is deleted now)
+                return None
+            return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
         chunks = quads.read(chunks)
         return b"".join(chunk[1] for chunk in chunks), quads.gzip(chunks), quads.made
 
@@ -288,6 +290,14 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
     expected = b"".join(ntriples.quads(lines[name], name) for name in names)
     assert first[0] == expected and gzip.decompress(first[1]) == expected
     assert first[2] > 2 * 2000 // 64 * 0.5  # the two big graphs, in pieces
+    planned = writing.QuadChunks(tmp_path).plan(names, {}, {}, lines)
+    assert [chunk[3] for chunk in planned if chunk[0] is None] == [None, None]  # cut as before: nothing to send
+    assert made(tmp_path, lines, in_helper=True) == (*first[:2], 0)
+    piece = next(iter((tmp_path / "render" / "n-quads").glob("*.chunk")))
+    piece.write_bytes(b"damaged")  # (a piece's chunk or another: either way, made again)
+    assert made(tmp_path, lines, in_helper=True) is None  # the helper cannot read it (and deletes it) ...
+    assert made(tmp_path, lines)[:2] == first[:2]  # ... so the build makes it itself
+    assert made(tmp_path, lines, in_helper=True) == (*first[:2], 0)
     for edit in range(3):  # a line changed, one added, one removed, in the big graph 17
         edited = dict(lines)
         big = list(lines[names[17]])
@@ -476,7 +486,7 @@ def test_files_the_helpers_write_straight_into_out_are_those_of_a_build_in_memor
         assert [name for name in sorted(expected) if on_disk[name] != expected[name]] == []
 
     first = built_into_out()
-    assert first["written"] == ["ysv.jsonld", "ysv.nq", "ysv.nq.gz", "ysv.ttl", "ysv.ttl.gz"]
+    assert first["written"] == ["ysv.jsonld", "ysv.nq", "ysv.nq.gz", "ysv.nt", "ysv.ttl", "ysv.ttl.gz"]
     same_as_in_memory()
     findings = data_copy / "hmicfrs-report" / "findings.yaml"
     text = findings.read_text(encoding="utf-8")

@@ -183,6 +183,10 @@ def _deliver(data: bytes, name: str, into: str | None) -> "bytes | Written":
     return Written(name, len(data), hashlib.sha256(data).hexdigest())
 
 
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def staging_folder(out_dir: Path) -> Path:
     """A fresh folder beside out_dir, to be filled and swapped in for it by write_atomically (the caller deletes
     it if the build fails before that)."""
@@ -239,13 +243,18 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     draft = (helpers[3].submit(CatalogueDraft.kept, outputs.lines[outputs.metadata_graph], cache)
              if want_draft and helpers[3] is not None else None)
     names = sorted(outputs.lines, key=str)
-    files: dict[str, bytes] = {}
-    files["ysv.nt"] = _joined(outputs.asserted)
+    files: dict = {}
+    nt = _joined(outputs.asserted)
     iris = sorted(outputs.iris)  # once, for both
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
-    nt_path = str(Path(scratch) / "ysv.nt")
-    Path(nt_path).write_bytes(files["ysv.nt"])
+    # the N-Triples go where the helpers read them: straight into the staging folder, if there is one (hashed in
+    # a thread meanwhile), else the scratch folder (and they are returned as bytes)
+    nt_path = str(Path(staging if staging is not None else scratch) / "ysv.nt")
+    Path(nt_path).write_bytes(nt)
+    hashing = ThreadPoolExecutor(max_workers=1)
+    nt_digest = hashing.submit(_sha256_hex, nt) if staging is not None else None
+    files["ysv.nt"] = nt if staging is None else None
     if on_ntriples is not None:
         on_ntriples(nt_path)
     lap("N-Triples")
@@ -301,6 +310,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                 files["ysv.nq"] = (Path(scratch) / "ysv.nq").read_bytes()
         else:
             files["ysv.nq.gz"] = compressed.result()
+    if nt_digest is not None:
+        files["ysv.nt"] = Written("ysv.nt", len(nt), nt_digest.result())
+    hashing.shutdown()
+    del nt
     lap("waiting for the Turtle, JSON-LD and gzip")
     if counts is not None:
         counts["Turtle runs written (not cached)"] = turtle_made
@@ -380,6 +393,7 @@ class QuadChunks:
     def __init__(self, cache: Path | None):
         self.folder = Path(cache) / "render" / "n-quads" if cache is not None else None
         self.made = 0  # chunks made (not found in the cache)
+        self.cuts: set[str] = set()  # the big graphs' cuts used (see expand)
 
     def plan(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
         """The chunks of these graphs (in this order). digests, joined: a graph's digest and joined lines where the
@@ -404,7 +418,11 @@ class QuadChunks:
             data = joined[name] if name in joined else _joined(lines[name])
             if len(data) > SPLIT_BYTES:
                 close()
-                chunks.append([None, None, None, [(str(name), data)]])
+                digest = digests.get(str(name)) or hashlib.sha256(data).hexdigest()
+                cut = _key(code, b"pieces", str(name).encode(), digest.encode()).hex()
+                pieces = self._pieces_kept(cut)
+                # a graph cut as at the last build is not sent again: its pieces' chunks are all kept
+                chunks.append([None, None, None, [(str(name), data)] if pieces is None else None, cut])
                 continue
             group.append((str(name), (digests.get(str(name)) or hashlib.sha256(data).hexdigest()).encode(), data))
             if zlib.crc32(str(name).encode()) % CHUNK_EVERY == 0:
@@ -420,16 +438,39 @@ class QuadChunks:
         self.made += 1
         return [key, None, None, [(name, data) for name, _identity, data in group]]
 
-    def expand(self, chunks: list[list]) -> list[list]:
-        """The chunks with each big graph plan() left whole cut into pieces (_pieces), a chunk each."""
+    def _pieces_kept(self, cut: str) -> list[str] | None:
+        """The keys of the chunks a big graph was cut into at an earlier build (kept in {cut}.pieces, under a hash
+        of its name and digest), if every one of them is still kept."""
+        if self.folder is None:
+            return None
+        keys = caching.read(self.folder / f"{cut}.pieces")
+        if not (isinstance(keys, list) and all(isinstance(key, str) and (self.folder / f"{key}.chunk").is_file()
+                                                for key in keys)):
+            return None
+        return keys
+
+    def expand(self, chunks: list[list]) -> list[list] | None:
+        """The chunks with each big graph plan() left whole cut into pieces (_pieces), a chunk each, or, for one
+        cut as at an earlier build, the chunks kept then (None if those are no longer all kept)."""
         code = _writers_digest()
         expanded = []
         for chunk in chunks:
             if chunk[0] is not None:
                 expanded.append(chunk)
                 continue
+            cut = chunk[4]
+            self.cuts.add(cut)
+            if chunk[3] is None:
+                keys = self._pieces_kept(cut)
+                if keys is None:  # gone since plan(): the caller plans again
+                    return None
+                expanded += [[key, None, None, None] for key in keys]
+                continue
             [(name, data)] = chunk[3]
-            expanded += [self._chunk(code, [(name, b"piece " + _key(piece), piece)]) for piece in _pieces(data)]
+            made = [self._chunk(code, [(name, b"piece " + _key(piece), piece)]) for piece in _pieces(data)]
+            if self.folder is not None:
+                caching.write(self.folder / f"{cut}.pieces", [piece[0] for piece in made])
+            expanded += made
         return expanded
 
     @staticmethod
@@ -444,6 +485,8 @@ class QuadChunks:
         """The chunks, expanded, made and read: each with its data (and, if kept, its compressed bytes); None if
         a kept one could not be read (its file is deleted, so that plan() makes it next time)."""
         chunks = self.expand(chunks)
+        if chunks is None:
+            return None
         self.make(chunks)
         for chunk in chunks:
             if chunk[1] is None:
@@ -465,6 +508,7 @@ class QuadChunks:
                     caching.write(self.folder / f"{chunk[0]}.chunk", (chunk[1], chunk[2]))
         if self.folder is not None:
             caching.prune(self.folder, {chunk[0] for chunk in chunks}, ("*.chunk",))
+            caching.prune(self.folder, self.cuts, ("*.pieces",))
             (self.folder.parent / "n-quads-gzip.pickle").unlink(missing_ok=True)  # kept by builds before 2026-12-02
         return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks])
 
