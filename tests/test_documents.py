@@ -431,6 +431,11 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
         current = edited
     (tmp_path / "render" / "catalogue-draft.pickle").write_bytes(b"damaged")
     same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
+    # a draft kept by other code (another order, say) is not used
+    path = tmp_path / "render" / "catalogue-draft.pickle"
+    code, ordered, counts = pickle.loads(path.read_bytes())
+    path.write_bytes(pickle.dumps((b"other code", ordered[::-1], counts)))
+    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
     same(writing.CatalogueDraft.kept(lines[: len(lines) // 2], tmp_path), lines[: len(lines) // 2])
 
 
@@ -457,7 +462,11 @@ from pathlib import Path
 from ysv_graph import build, writing
 from ysv_graph.vocab import Base
 data, out, cache = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-result = build.run(data, out, Base(), jobs=2, cache=cache)
+try:
+    result = build.run(data, out, Base(), jobs=2, cache=cache)
+except build.ValidationFailed as failed:
+    print(json.dumps({"violations": len(failed.result.violations)}))
+    sys.exit(0)
 print(json.dumps({"written": sorted(name for name, value in result.files.items() if isinstance(value, writing.Written)),
                   "counts": result.counts}))
 """
@@ -497,6 +506,21 @@ def test_files_the_helpers_write_straight_into_out_are_those_of_a_build_in_memor
     assert again["written"] == first["written"]
     same_as_in_memory()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "data", "out"]  # no staging left
+    # every kept N-Quads chunk damaged: the helper cannot read them, and the build makes them all itself
+    chunks = list((cache / "render" / "n-quads").glob("*.chunk"))
+    assert len(chunks) >= 2
+    for chunk in chunks:
+        chunk.write_bytes(b"damaged")
+    findings.write_text(text[:position] + " Edited again." + text[position:], encoding="utf-8")
+    built_into_out()
+    same_as_in_memory()
+    # a build that fails validation after the helpers wrote into the staging folder: out/ untouched, no folder left
+    published = {str(path.relative_to(out)): path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    findings.write_text(text + ("sections:\n  - id: sec-bad-1\n    report: syv-inspection-report\n"
+                                "    number: one\n    title: T\n    order: 8\n"), encoding="utf-8")
+    assert built_into_out()["violations"] >= 1
+    assert {str(path.relative_to(out)): path.read_bytes() for path in out.rglob("*") if path.is_file()} == published
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "data", "out"]
 
 
 def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_path):

@@ -180,3 +180,53 @@ def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_chan
     assert writing.KeptRuns.read(cache, "turtle") is None
     again = writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 2", b"token 1", ()))
     assert again[0] == turtle[0] and again[3] == 0  # nothing kept could be trusted: every run cut again
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spliced_outputs_with_blank_nodes_and_subjects_that_prefix_others(tmp_path, seed):
+    """Blank-node subjects sort before IRIs and one label can begin another (_:b1, _:b10, _:b100): a subject's
+    lines still come together and spans still start and end between subjects. Edits remove whole spans of runs,
+    and at last every line (an empty file)."""
+    rng = random.Random(seed)
+
+    def lines_of(label: str, version: int) -> list[bytes]:
+        s = label.encode()
+        return [s + b" " + TITLE.encode() + b' "%s %d"@en .' % (s, version),
+                s + b" <http://purl.org/dc/terms/references> <https://w3id.org/ysv/id/finding/f00001> ."]
+
+    labels = ([f"_:b{i}" for i in (1, 10, 100, 1000, 11, 110)] + [f"_:n{i}" for i in range(600)]
+              + [f"<https://w3id.org/ysv/id/finding/f{i}>" for i in (1, 10, 100, 12, 120)]
+              + [f"<https://w3id.org/ysv/id/finding/g{i:04d}>" for i in range(900)])
+    present = {label: 0 for label in labels}
+
+    def write() -> set[bytes]:
+        lines = {line for label, version in present.items() for line in lines_of(label, version)}
+        path.write_bytes(_whole(lines))
+        return lines
+
+    path = tmp_path / "ysv.nt"
+    cache = tmp_path / "cache"
+    before = write()
+    token = b"token 0"
+    writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(token))
+    writing._json_ld(str(path), JSON_LD_PREFIXES, cache, writing.Changes(token))
+    for step in range(4):
+        ordered = sorted(present)
+        if step == 3:
+            present.clear()  # everything removed
+        else:
+            start = rng.randrange(len(ordered) - 200)
+            for label in ordered[start:start + rng.randrange(50, 200)]:  # a whole stretch of subjects removed
+                del present[label]
+            for label in rng.sample(sorted(present), 5):
+                present[label] += 1
+            for label in ("_:b1", "_:b10", "_:b101", f"_:z{step}"):
+                present[label] = present.get(label, 0) + 1
+        after = write()
+        changes = writing.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
+        turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
+        json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+        assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == _from_nothing(path, tmp_path)
+        if after:
+            assert writing.KeptRuns.read(cache, "turtle").firsts == _first_subjects(path)
+        before, token = after, changes.now

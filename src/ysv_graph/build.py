@@ -425,6 +425,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             writing.write_atomically(Path(out_dir), files, staging)
     except BaseException:  # out/ is left as it was
         if staging is not None:
+            for helper in helpers:  # stopped first: none may still be writing into the folder
+                if helper is not None:
+                    helper.close()
             shutil.rmtree(staging, ignore_errors=True)
         raise
     done("write")

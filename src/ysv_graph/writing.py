@@ -249,11 +249,9 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
     # the N-Triples go where the helpers read them: straight into the staging folder, if there is one (hashed in
-    # a thread meanwhile), else the scratch folder (and they are returned as bytes)
+    # a thread while the helpers work), else the scratch folder (and they are returned as bytes)
     nt_path = str(Path(staging if staging is not None else scratch) / "ysv.nt")
     Path(nt_path).write_bytes(nt)
-    hashing = ThreadPoolExecutor(max_workers=1)
-    nt_digest = hashing.submit(_sha256_hex, nt) if staging is not None else None
     files["ysv.nt"] = nt if staging is None else None
     if on_ntriples is not None:
         on_ntriples(nt_path)
@@ -286,6 +284,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
         compressed = pool.submit(quads.gzip, chunks) if n_quads is None else None
+        nt_digest = pool.submit(_sha256_hex, nt) if staging is not None else None
         if want_draft:
             drafts["catalogue"] = (draft.result() if draft is not None
                                    else CatalogueDraft.kept(outputs.lines[outputs.metadata_graph], cache))
@@ -295,10 +294,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
             json_ld.result() if json_ld is not None else _json_ld(nt_path, json_ld_prefixes, cache, changes))
         if n_quads is not None:
             done = n_quads.result()
-            if done is None:  # a kept chunk could not be read (and is deleted): made here instead
+            if done is None:  # kept chunks could not be read (and are deleted): made here instead
                 ready = quads.read(quads.plan(names, *plan))
-                if ready is None:
-                    raise RuntimeError("the N-Quads chunks kept in the cache keep changing while the build runs")
+                while ready is None:  # (another build deleting chunks meanwhile)
+                    ready = quads.read(quads.plan(names, *plan))
                 made_quads += quads.made
                 files["ysv.nq"] = b"".join(chunk[1] for chunk in ready)
                 files["ysv.nq.gz"] = quads.gzip(ready)
@@ -311,9 +310,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                 files["ysv.nq"] = (Path(scratch) / "ysv.nq").read_bytes()
         else:
             files["ysv.nq.gz"] = compressed.result()
-    if nt_digest is not None:
-        files["ysv.nt"] = Written("ysv.nt", len(nt), nt_digest.result())
-    hashing.shutdown()
+        if nt_digest is not None:
+            files["ysv.nt"] = Written("ysv.nt", len(nt), nt_digest.result())
     del nt
     lap("waiting for the Turtle, JSON-LD and gzip")
     if counts is not None:
@@ -374,7 +372,8 @@ def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = N
     for end in _chunk_ends([boundary for boundary, _data in parts]):
         chunks.append(b"".join(data for _boundary, data in parts[start:end]))
         start = end
-    deflated = [kept.get(_key(b"deflate 6", chunk), lambda chunk=chunk: _deflated(chunk)) if kept is not None
+    deflated = [kept.get(_key(b"deflate 6", zlib.ZLIB_RUNTIME_VERSION.encode(), chunk),
+                         lambda chunk=chunk: _deflated(chunk)) if kept is not None
                 else _deflated(chunk) for chunk in chunks]
     if kept is not None:
         kept.save()
@@ -497,20 +496,22 @@ class QuadChunks:
 
     def read(self, chunks: list[list]) -> list[list] | None:
         """The chunks, expanded, made and read: each with its data (and, if kept, its compressed bytes); None if
-        a kept one could not be read (its file is deleted, so that plan() makes it next time)."""
+        a kept one could not be read (their files are deleted, so that plan() makes them next time)."""
         chunks = self.expand(chunks)
         if chunks is None:
             return None
         self.make(chunks)
+        unreadable = False
         for chunk in chunks:
             if chunk[1] is None:
                 path = self.folder / f"{chunk[0]}.chunk"
                 kept = caching.read(path)
                 if not (isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(v, bytes) for v in kept)):
-                    path.unlink(missing_ok=True)
-                    return None
+                    path.unlink(missing_ok=True)  # every one that cannot be read, so one more plan() makes them all
+                    unreadable = True
+                    continue
                 chunk[1], chunk[2] = kept
-        return chunks
+        return None if unreadable else chunks
 
     def gzip(self, chunks: list[list]) -> bytes:
         """The gzip of the chunks put end to end (see gzip_chunks): the chunks made this time are compressed and
@@ -645,7 +646,7 @@ def _runs(lines: list[bytes], in_order: bool = True) -> list[bytes]:
 def _writers_digest() -> bytes:
     """What every run's Turtle or JSON-LD depends on besides the run: our writers' code and pyoxigraph's
     version (a cached run made by other code would not be what this code makes)."""
-    digest = hashlib.sha256(ox.__version__.encode() + b"\0")
+    digest = hashlib.sha256(f"{ox.__version__}\0{zlib.ZLIB_RUNTIME_VERSION}\0".encode())
     for module in ("writing.py", "jsonld.py", "ntriples.py"):
         digest.update(Path(__file__).with_name(module).read_bytes())
     return digest.digest()
@@ -1017,15 +1018,16 @@ class CatalogueDraft:
     @classmethod
     def kept(cls, lines: list[bytes], cache: Path | None) -> "CatalogueDraft":
         """The draft of these lines, made from the last build's (kept in <cache>/render/catalogue-draft.pickle
-        with a count of each term's uses) when few lines differ: the lines removed are taken out, those added put
+        with a count of each term's uses, and the digest of the code that made it) when few lines differ: the lines removed are taken out, those added put
         in their place by bisection, and the IRIs are those of the terms still used."""
         from collections import Counter
 
         path = Path(cache) / "render" / "catalogue-draft.pickle" if cache is not None else None
         old = caching.read(path) if path is not None else None
         distinct = set(lines)
-        if isinstance(old, tuple) and len(old) == 2 and isinstance(old[1], Counter):
-            ordered, counts = old
+        code = _writers_digest()  # the order and the terms are this code's
+        if isinstance(old, tuple) and len(old) == 3 and old[0] == code and isinstance(old[2], Counter):
+            _code, ordered, counts = old
             before = set(ordered)
             removed, added = before - distinct, distinct - before
             if len(removed) + len(added) <= len(distinct) // 4:
@@ -1036,14 +1038,14 @@ class CatalogueDraft:
                 counts.subtract(_terms_of(list(removed)))
                 counts.update(_terms_of(sorted(added)))
                 counts = Counter({term: n for term, n in counts.items() if n > 0}) if removed else counts
-                return cls._saved(path, ordered, counts)
+                return cls._saved(path, code, ordered, counts)
         ordered = sorted(distinct, key=_turtle_order)
-        return cls._saved(path, ordered, Counter(_terms_of(ordered)))
+        return cls._saved(path, code, ordered, Counter(_terms_of(ordered)))
 
     @classmethod
-    def _saved(cls, path: Path | None, ordered: list[bytes], counts) -> "CatalogueDraft":
+    def _saved(cls, path: Path | None, code: bytes, ordered: list[bytes], counts) -> "CatalogueDraft":
         if path is not None:
-            caching.write(path, (ordered, counts))
+            caching.write(path, (code, ordered, counts))
         draft = cls.__new__(cls)
         draft.lines, draft.iris = ordered, ntriples_iris(counts)
         return draft
