@@ -315,6 +315,22 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
         made(tmp_path, lines)  # back
 
 
+def test_merged_lines_are_the_sorted_distinct_lines_and_the_repeats():
+    """build._merged: sorted lists of lines put together as one sorted list without repeats, and the repeats (a
+    line k lists hold comes k - 1 times), against a plain count."""
+    import random
+
+    rng = random.Random(5)
+    pool = [b"<https://example.org/s/%d> <https://example.org/p> \"%d\" ." % (rng.randrange(300), i)
+            for i in range(400)]
+    for _ in range(20):
+        parts = [sorted(set(rng.sample(pool, rng.randrange(0, 60)))) for _ in range(rng.randrange(0, 8))]
+        counts = Counter(line for part in parts for line in part)
+        distinct, repeats = build._merged(parts)
+        assert distinct == sorted(counts)
+        assert repeats == sorted(line for line, n in counts.items() for _ in range(n - 1))
+
+
 def test_input_file_lines_equal_what_rdflib_terms_give():
     from rdflib.namespace import DCTERMS, PROV, RDFS
 

@@ -13,7 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import groupby
+from itertools import compress
+from operator import eq, ne
 from pathlib import Path
 from typing import Callable
 
@@ -55,10 +56,13 @@ def _merged(parts) -> tuple[list[bytes], list[bytes]]:
     for lines in parts:
         everything += lines
     everything.sort()
-    distinct = [line for line, _repeats in groupby(everything)]  # a third of dict.fromkeys's time
+    # each line but the last of a run of equal ones, by comparing the list with itself shifted by one (in C:
+    # faster than groupby, itself a third of dict.fromkeys's time)
+    after = everything[1:]
+    distinct = list(compress(everything, map(ne, everything, after + [None])))
     if len(distinct) == len(everything):
         return distinct, []
-    return distinct, [line for line, after in zip(everything, everything[1:]) if line == after]
+    return distinct, list(compress(everything, map(eq, everything, after)))
 
 
 def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:

@@ -193,14 +193,24 @@ def nodes(ntriples: bytes, context: dict, compact=None) -> bytes:
 
 def document(context: dict, parts: list[bytes]) -> bytes:
     """The JSON-LD document whose "@graph" holds these parts' nodes (each from nodes()), in order."""
+    return b"".join(document_pieces(context, parts))
+
+
+def document_pieces(context: dict, parts: list[bytes]) -> list[bytes]:
+    """document()'s bytes as pieces to be written one after another (not joined: the document of a corpus is
+    some 80 MB)."""
     import json
 
     head = ('{\n  "@context": ' + json.dumps(context["@context"], indent=2, ensure_ascii=False).replace("\n", "\n  ")
             + ',\n  "@graph": [').encode("utf-8")
     parts = [part for part in parts if part]
     if not parts:
-        return head + b"]\n}\n"
-    return head + b"\n    " + b",\n    ".join(parts) + b"\n  ]\n}\n"
+        return [head, b"]\n}\n"]
+    pieces = [head, b"\n    "]
+    for part in parts:
+        pieces += (part, b",\n    ")
+    pieces[-1] = b"\n  ]\n}\n"
+    return pieces
 
 
 def _indented(value, by: str, parts: list) -> None:

@@ -175,12 +175,18 @@ class Written:
         return (Path(folder) / self.name).read_bytes()
 
 
-def _deliver(data: bytes, name: str, into: str | None) -> "bytes | Written":
-    """The file's bytes, or, given the staging folder (into), the file written there (Written)."""
+def _deliver(data: "bytes | list[bytes]", name: str, into: str | None) -> "bytes | Written":
+    """The file's bytes, or, given the staging folder (into), the file written there (Written). data: the bytes,
+    or pieces to be put one after another (written so, without joining them, into the staging folder)."""
+    pieces = [data] if isinstance(data, bytes) else data
     if into is None:
-        return data
-    (Path(into) / name).write_bytes(data)
-    return Written(name, len(data), hashlib.sha256(data).hexdigest())
+        return data if isinstance(data, bytes) else b"".join(pieces)
+    digest = hashlib.sha256()
+    with open(Path(into) / name, "wb") as handle:
+        for piece in pieces:
+            handle.write(piece)
+            digest.update(piece)
+    return Written(name, sum(map(len, pieces)), digest.hexdigest())
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -864,7 +870,7 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, bodies).save(
         cache, "turtle")
     parts = [(b"", head)] + list(zip(firsts, bodies))  # chunks for the gzip end after runs, by their first subject
-    return (_deliver(head + b"".join(bodies), "ysv.ttl", into),
+    return (_deliver([head, *bodies], "ysv.ttl", into),
             _deliver(gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), "ysv.ttl.gz", into), made, reused)
 
 
@@ -924,7 +930,7 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
     del items, old
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, parts, usage).save(
         cache, "json-ld")
-    return _json(context), _deliver(jsonld.document(context, parts), "ysv.jsonld", into), made, reused
+    return _json(context), _deliver(jsonld.document_pieces(context, parts), "ysv.jsonld", into), made, reused
 
 
 class Helper:
@@ -1018,8 +1024,9 @@ class CatalogueDraft:
     @classmethod
     def kept(cls, lines: list[bytes], cache: Path | None) -> "CatalogueDraft":
         """The draft of these lines, made from the last build's (kept in <cache>/render/catalogue-draft.pickle
-        with a count of each term's uses, and the digest of the code that made it) when few lines differ: the lines removed are taken out, those added put
-        in their place by bisection, and the IRIs are those of the terms still used."""
+        with a count of each term's uses, and the digest of the code that made it) when few lines differ: the
+        lines removed are taken out, those added put in their place by bisection, and the IRIs are those of the
+        terms still used."""
         from collections import Counter
 
         path = Path(cache) / "render" / "catalogue-draft.pickle" if cache is not None else None
