@@ -331,6 +331,42 @@ def test_merged_lines_are_the_sorted_distinct_lines_and_the_repeats():
         assert repeats == sorted(line for line, n in counts.items() for _ in range(n - 1))
 
 
+def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(tmp_path):
+    """caching.read_ahead (a rebuild's helpers read their cache files while the main process loads): read() takes
+    the value read ahead, once, and not if the file changed since; a missing or damaged file is not read ahead."""
+    from ysv_graph import caching
+
+    path, damaged = tmp_path / "kept.pickle", tmp_path / "damaged.pickle"
+    caching.write(path, ["kept"])
+    damaged.write_bytes(b"damaged")
+    caching.read_ahead([path, damaged, tmp_path / "missing.pickle"])
+    assert sorted(caching._AHEAD) == [str(path)]
+    ahead = caching._AHEAD[str(path)][1]
+    assert caching.read(path) is ahead and caching.read(path) is not ahead  # used once
+    caching.read_ahead([path])
+    caching.write(path, ["changed"])  # a new file (another inode, size or time): what was read ahead is not used
+    assert caching.read(path) == ["changed"]
+    assert caching._AHEAD == {}
+
+
+_WARM_SCRIPT = r"""
+from ysv_graph import writing
+helper = writing.Helper()
+helper.warm(print, "warmed")
+helper.warm(int, "not a number")  # fails in the helper: no answer, and the helper goes on
+print(helper.submit(pow, 2, 5).result(), flush=True)
+helper.close()
+"""
+
+
+def test_a_helper_warmed_sends_no_answer_and_answers_the_next_job():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _WARM_SCRIPT], capture_output=True, check=True, timeout=60)
+    assert sorted(done.stdout.decode().split()) == ["32", "warmed"]  # (two processes: in either order)
+
+
 def test_input_file_lines_equal_what_rdflib_terms_give():
     from rdflib.namespace import DCTERMS, PROV, RDFS
 

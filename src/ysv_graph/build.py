@@ -293,6 +293,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         for helper in helpers[1:3]:
             if helper is not None:
                 helper.nice(HELPER_NICE)
+    elif cache is not None:  # a rebuild: the helpers read what they will need from the cache meanwhile
+        for helper, what in zip((helpers[0], helpers[1], helpers[3], helpers[4]),
+                                ("json-ld", "turtle", "n-quads", "catalogue")):
+            if helper is not None:
+                helper.warm(writing.read_ahead, cache, what)
     every.update(made_documents)
     every = {source_id: every[source_id] for source_id in sorted(every)}
     mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph

@@ -6,6 +6,7 @@ read back (missing, damaged, written by other code) reads as None: the stage the
 """
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,39 @@ _UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
                IndexError, KeyError)
 
 
+# values read ahead (read_ahead) in this process: path -> (the file's stat when read, the value)
+_AHEAD: dict[str, tuple] = {}
+
+
+def _signature(path: Path) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 def read(path: Path) -> Any | None:
-    """The value kept in path, or None if there is none that can be read."""
+    """The value kept in path, or None if there is none that can be read. A value read ahead is used once, if the
+    file has not changed since."""
+    ahead = _AHEAD.pop(str(path), None)
+    if ahead is not None and ahead[0] == _signature(path):
+        return ahead[1]
     try:
         return pickle.loads(Path(path).read_bytes())
     except _UNREADABLE:
         return None
+
+
+def read_ahead(paths) -> int:
+    """Read these files' values now, for read() to use later in this process (a helper process reads what it
+    will need while the build's main process is still busy with earlier stages); how many were read."""
+    for path in paths:
+        signature = _signature(path)
+        value = read(path)
+        if signature is not None and value is not None:
+            _AHEAD[str(path)] = (signature, value)
+    return len(_AHEAD)
 
 
 def write(path: Path, value: Any) -> None:

@@ -933,6 +933,25 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
     return _json(context), _deliver(jsonld.document_pieces(context, parts), "ysv.jsonld", into), made, reused
 
 
+def read_ahead(cache: Path, what: str) -> None:
+    """In a helper, before its job comes: read the cache files the job will read (caching.read_ahead), while the
+    build's main process is busy loading and merging (a rebuild's helpers are otherwise idle then). what: the
+    job's name ("turtle", "json-ld", "n-quads" or "catalogue")."""
+    folder = Path(cache) / "render"
+    if what in ("turtle", "json-ld"):
+        index = caching.read(folder / f"{what}-runs.pickle")
+        paths = [folder / f"{what}-runs.pickle"]
+        if isinstance(index, tuple) and len(index) == 7 and isinstance(index[6], list):
+            paths += [folder / f"{what}-blocks" / f"{key}.block" for key, _count in index[6]]
+        if what == "turtle":
+            paths.append(folder / "turtle-gzip.pickle")
+    elif what == "n-quads":
+        paths = sorted((folder / "n-quads").glob("*.chunk")) + sorted((folder / "n-quads").glob("*.pieces"))
+    else:
+        paths = [folder / "catalogue-draft.pickle"]
+    caching.read_ahead(paths)
+
+
 class Helper:
     """A process forked at the start of the build, while this one is still small, that runs functions sent to
     it (one at a time) and sends back their results. A process forked late, from a parent holding a million
@@ -957,7 +976,13 @@ class Helper:
                 return
             if message is None:
                 return
-            function, args = message
+            function, args, *answer = message
+            if answer == [False]:  # (warm: no answer is awaited, and a failure only means less was done ahead)
+                try:
+                    function(*args)
+                except Exception:  # noqa: BLE001
+                    pass
+                continue
             try:
                 conn.send((True, function(*args)))
             except BaseException as exc:  # noqa: BLE001 - handed to the parent
@@ -966,6 +991,10 @@ class Helper:
     def submit(self, function, *args) -> "Helper":
         self.conn.send((function, args))
         return self
+
+    def warm(self, function, *args) -> None:
+        """Have the helper run function(*args) when it is free, with no answer (see read_ahead)."""
+        self.conn.send((function, args, False))
 
     def nice(self, increment: int) -> int | None:
         """Add increment to the helper's niceness (os.nice), so that it yields the processors to the processes
