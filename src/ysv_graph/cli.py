@@ -163,14 +163,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI for minted IRIs (default: {DEFAULT_BASE})")
     b.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="processes that parse the YAML of a big corpus, and that run pyshacl on the batches the "
-                        "validation screen flags (default: the number of cores). Three small helper processes "
-                        "also make the Turtle and JSON-LD and check the whole graph while the main process "
-                        "writes. 0: no other processes but the screen's")
+                        "validation screen flags (default: the number of cores). Five small helper processes "
+                        "also make the Turtle and JSON-LD, check the whole graph, put the N-Quads together (in "
+                        "a rebuild) and draft the catalogue while the main process works. 0: no other "
+                        "processes but the screen's")
     b.add_argument("--cache", default=None, metavar="DIR",
                    help="where to keep, for the next build, each source folder's parsed records, the answers "
                         "of the whole-graph checks, pyshacl's results for flagged batches, owlrl's closure of the "
-                        "ontology and the Turtle and JSON-LD of each run of subjects (default: .ysv-cache beside "
-                        "the output folder)")
+                        "ontology, the Turtle and JSON-LD of each run of subjects and the N-Quads in chunks "
+                        "(default: .ysv-cache beside the output folder)")
     b.add_argument("--no-cache", action="store_true",
                    help="parse, validate and write everything afresh, close the ontology again, and keep nothing")
     b.add_argument("--no-site", action="store_true",
