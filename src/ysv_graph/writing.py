@@ -832,6 +832,31 @@ def _json_ld_cut(data: bytes) -> list[bytes]:
     return _runs(data.splitlines())
 
 
+def _run_keys(items: list, kept: KeptRuns | None, code: bytes) -> list[bytes]:
+    """Each run's key (see _run_list for the items): a kept run's, or a hash of the code and the run."""
+    return [kept.keys[item] if isinstance(item, int) else _key(code, item) for item in items]
+
+
+def _run_values(items: list, keys: list[bytes], kept_values: list | None, by_key: dict, make) -> tuple[list, int]:
+    """What the writer makes of each run: a kept run's value (kept_values, by index), the value kept under the
+    run's key, or make(run); and how many were made."""
+    values, made = [], 0
+    for item, key in zip(items, keys):
+        if isinstance(item, int):
+            values.append(kept_values[item])
+            continue
+        value = by_key.get(key)
+        if value is None:
+            value = make(item)
+            made += 1
+        values.append(value)
+    return values, made
+
+
+def _run_firsts(items: list, kept: KeptRuns | None) -> list[bytes]:
+    return [kept.firsts[item] if isinstance(item, int) else _first_subject(item) for item in items]
+
+
 def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
             changes: Changes | None = None, into: str | None = None) -> tuple:
     """The Turtle (and its gzip, see gzip_chunks) from the sorted N-Triples: subjects in IRI order, each with
@@ -850,22 +875,10 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     reused = sum(isinstance(item, int) for item in items)
     head = _turtle_head(prefixes) if items else b""  # none for no triples
     old = kept.bodies_by_key(code, settings) if kept is not None else {}
-    made = 0
-    firsts, keys, bodies = [], [], []
-    for item in items:
-        if isinstance(item, int):
-            firsts.append(kept.firsts[item])
-            keys.append(kept.keys[item])
-            bodies.append(kept.bodies[item])
-            continue
-        key = _key(code, item)
-        body = old.get(key)
-        if body is None:
-            body = _turtle_body(item.replace(TYPE_MARKER, TYPE_PREDICATE), prefixes, head)
-            made += 1
-        firsts.append(_first_subject(item))
-        keys.append(key)
-        bodies.append(body)
+    keys = _run_keys(items, kept, code)
+    bodies, made = _run_values(items, keys, kept.bodies if kept is not None else None, old,
+                               lambda run: _turtle_body(run.replace(TYPE_MARKER, TYPE_PREDICATE), prefixes, head))
+    firsts = _run_firsts(items, kept)
     del items, old
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, bodies).save(
         cache, "turtle")
@@ -891,19 +904,10 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
 
     def runs_and_usage(items: list) -> tuple[list, list, list]:
         nonlocal made
-        keys, usage = [], []
-        for item in items:
-            if isinstance(item, int):
-                keys.append(kept.keys[item])
-                usage.append(kept.usage[item])
-                continue
-            key = _key(code, item)
-            used = kept_usage.get(key)
-            if used is None:
-                used = jsonld.usage(jsonld.read(item))
-                made += 1
-            keys.append(key)
-            usage.append(used)
+        keys = _run_keys(items, kept, code)
+        usage, made_now = _run_values(items, keys, kept.usage if kept is not None else None, kept_usage,
+                                      lambda run: jsonld.usage(jsonld.read(run)))
+        made += made_now
         return items, keys, usage
 
     items, keys, usage = runs_and_usage(_run_list(kept, ntriples_path, changes, _json_ld_cut))
@@ -915,18 +919,10 @@ def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = 
     old = kept.bodies_by_key(code, settings) if kept is not None else {}
     reused = sum(isinstance(item, int) for item in items)
     compact = jsonld.compactor(context)
-    firsts, parts = [], []
-    for item, key in zip(items, keys):
-        if isinstance(item, int):
-            firsts.append(kept.firsts[item])
-            parts.append(kept.bodies[item])
-            continue
-        part = old.get(key)
-        if part is None:
-            part = jsonld.nodes(item, context, compact)
-            made += 1
-        firsts.append(_first_subject(item))
-        parts.append(part)
+    parts, made_now = _run_values(items, keys, kept.bodies if kept is not None else None, old,
+                                  lambda run: jsonld.nodes(run, context, compact))
+    made += made_now
+    firsts = _run_firsts(items, kept)
     del items, old
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, parts, usage).save(
         cache, "json-ld")
