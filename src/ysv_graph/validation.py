@@ -457,16 +457,20 @@ def keep_focus(result: ValidationResult, focus: set) -> ValidationResult:
     return ValidationResult(not kept, out, violations)
 
 
-def shapes_digest(shapes: Graph) -> str:
+def _pyshacl_version() -> str:
+    """pyshacl's version, from its metadata: importing it (a fifth of a second) is left to the builds that run it."""
     from importlib.metadata import version
 
+    return version("pyshacl")
+
+
+def shapes_digest(shapes: Graph) -> str:
     import pyoxigraph
 
     from .writing import canonical_turtle
 
     digest = hashlib.sha256(canonical_turtle(shapes, {}))  # blank nodes (lists, declarations) named canonically
-    # pyshacl's version from its metadata: importing it (a fifth of a second) is left to the builds that run it
-    digest.update(f"pyshacl {version('pyshacl')} {Screen.version()} pyoxigraph {pyoxigraph.__version__} "
+    digest.update(f"pyshacl {_pyshacl_version()} {Screen.version()} pyoxigraph {pyoxigraph.__version__} "
                   f"cache {CACHE_VERSION}".encode())  # the graph-wide rules run in pyoxigraph
     return digest.hexdigest()
 
