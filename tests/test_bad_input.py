@@ -129,3 +129,24 @@ def test_broken_shapes_are_an_error_not_a_crash(tmp_path, monkeypatch, capsys, j
 def test_serve_needs_a_built_dataset(tmp_path, capsys):
     assert main(["serve", "--out", str(tmp_path / "nothing")]) == 2
     assert "run 'ysv-graph build' first" in capsys.readouterr().err
+
+
+def test_the_folders_a_killed_build_left_beside_out_are_removed_by_the_next(tmp_path):
+    """A build killed while its staging folder existed (SIGKILL, or out of memory) leaves it beside out/, with up
+    to 600 MB of a corpus's dumps; the next build deletes the staging folders, and old out/ folders set aside,
+    whose process is gone (named with its id), and leaves alone those of a running process and other names."""
+    import os
+
+    from ysv_graph import writing
+
+    out = tmp_path / "out"
+    gone = 4194305  # above the largest process id Linux gives (2**22)
+    for name in (f".out.tmp-{gone}-abc", f".out.old-{gone}-def"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ysv.nq").write_bytes(b"partial")
+    running = f".out.tmp-{os.getpid()}-xyz"
+    (tmp_path / running).mkdir()
+    (tmp_path / ".out.tmp-abc").mkdir()  # a name these builds do not make
+    writing.write_atomically(out, {"a.txt": b"x"})
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([".out.tmp-abc", running, "out"])
+    assert (out / "a.txt").read_bytes() == b"x"

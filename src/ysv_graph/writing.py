@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import os
 import shutil
 import struct
 import tempfile
@@ -195,12 +196,38 @@ def _sha256_hex(data: bytes) -> str:
 
 def staging_folder(out_dir: Path) -> Path:
     """A fresh folder beside out_dir, to be filled and swapped in for it by write_atomically (the caller deletes
-    it if the build fails before that)."""
+    it if the build fails before that). Its name holds this process's id, so that the folders of a build that
+    was killed (by SIGKILL, or for want of memory: nothing could delete them) are deleted by the next build
+    (remove_abandoned)."""
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    remove_abandoned(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the published folder is readable by all
     return staging
+
+
+def remove_abandoned(out_dir: Path) -> list[str]:
+    """Delete the staging folders (and the old out/ set aside by write_atomically) beside out_dir whose build
+    process is no longer running; the names of those deleted."""
+    import re
+
+    pattern = re.compile(re.escape(f".{out_dir.name}.") + r"(?:tmp|old)-(\d+)-")
+    removed = []
+    for entry in sorted(out_dir.parent.glob(f".{out_dir.name}.*-*-*")):
+        found = pattern.match(entry.name)
+        if found is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+            continue  # that process runs (or runs as another user): its folder is left alone
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, ValueError):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
 
 
 TYPE_PREDICATE = b" <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
@@ -1163,7 +1190,7 @@ def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) ->
                 pass
         old = None
         if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
+            old = out_dir.parent / f".{out_dir.name}.old-{staging.name.split('.tmp-', 1)[-1]}"  # pid-random
             out_dir.rename(old)
         try:
             staging.rename(out_dir)
