@@ -307,10 +307,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
                                     into is not None)
     else:
-        ready = quads.read(chunks)
-        while ready is None:  # a kept chunk could not be read (and is deleted): plan again
-            ready = quads.read(quads.plan(names, *plan))
-        chunks, made_quads = ready, quads.made
+        chunks = quads.assembled(chunks, names, *plan)
+        made_quads = quads.made
         files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
     lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
@@ -328,9 +326,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         if n_quads is not None:
             done = n_quads.result()
             if done is None:  # kept chunks could not be read (and are deleted): made here instead
-                ready = quads.read(quads.plan(names, *plan))
-                while ready is None:  # (another build deleting chunks meanwhile)
-                    ready = quads.read(quads.plan(names, *plan))
+                ready = quads.assembled(quads.plan(names, *plan), names, *plan)
                 made_quads += quads.made
                 files["ysv.nq"] = b"".join(chunk[1] for chunk in ready)
                 files["ysv.nq.gz"] = quads.gzip(ready)
@@ -451,13 +447,13 @@ class QuadChunks:
             data = joined[name] if name in joined else _joined(lines[name])
             if len(data) > SPLIT_BYTES:
                 close()
-                digest = digests.get(str(name)) or hashlib.sha256(data).hexdigest()
+                digest = digests.get(str(name)) or _sha256_hex(data)
                 cut = _key(code, b"pieces", str(name).encode(), digest.encode()).hex()
                 pieces = self._pieces_kept(cut)
                 # a graph cut as at the last build is not sent again: its pieces' chunks are all kept
                 chunks.append([None, None, None, [(str(name), data)] if pieces is None else None, cut])
                 continue
-            group.append((str(name), (digests.get(str(name)) or hashlib.sha256(data).hexdigest()).encode(), data))
+            group.append((str(name), (digests.get(str(name)) or _sha256_hex(data)).encode(), data))
             if zlib.crc32(str(name).encode()) % CHUNK_EVERY == 0:
                 close()
         close()
@@ -545,6 +541,14 @@ class QuadChunks:
                     continue
                 chunk[1], chunk[2] = kept
         return None if unreadable else chunks
+
+    def assembled(self, chunks: list[list], names: list, *plan) -> list[list]:
+        """read(chunks), planned again (with plan()'s arguments) for as long as kept chunks cannot be read: each
+        time, those are deleted, so the next plan makes them."""
+        ready = self.read(chunks)
+        while ready is None:
+            ready = self.read(self.plan(names, *plan))
+        return ready
 
     def gzip(self, chunks: list[list]) -> bytes:
         """The gzip of the chunks put end to end (see gzip_chunks): the chunks made this time are compressed and
