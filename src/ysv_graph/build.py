@@ -13,14 +13,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import compress
-from operator import eq, ne
 from pathlib import Path
 from typing import Callable
 
 from rdflib import Graph
 
-from . import caching, describing, documents, loading, mapping, ntriples, reasoning, rechecking, validation, writing
+from . import caching, describing, documents, loading, mapping, ntriples, reasoning, rechecking, union, validation
+from . import writing
 from .vocab import Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +47,36 @@ class BuildResult:
         return set().union(*(self.graphs[name] for name in self.graphs if name not in self.derived))
 
 
-def _merged(parts) -> tuple[list[bytes], list[bytes]]:
-    """Sorted lists of lines as one sorted list without repeats, and the repeats (a line held by k of the lists
-    comes k - 1 times). Sorted lists put end to end are sorted by merging (Python's sort finds the runs), three
-    times as fast as sorting a set of the lines."""
-    everything: list[bytes] = []
-    for lines in parts:
-        everything += lines
-    everything.sort()
-    # each line but the last of a run of equal ones, by comparing the list with itself shifted by one (in C:
-    # faster than groupby, itself a third of dict.fromkeys's time)
-    after = everything[1:]
-    distinct = list(compress(everything, map(ne, everything, after + [None])))
-    if len(distinct) == len(everything):
-        return distinct, []
-    return distinct, list(compress(everything, map(eq, everything, after)))
+_merged = union.merged
+
+
+def _merge_updated(kept: union.Merged, every: dict, before: dict, changed: list[str], mapped_lines: list[bytes],
+                   entailed_metadata: list[bytes]) -> union.Merged | None:
+    """What the last build merged (union.Merged), brought up to date with the documents that changed (made again,
+    or gone; before: what was kept of each before this build), or None if it cannot be: a changed document's
+    kept version is not the one counted (a build that failed since kept a newer one), or the result does not
+    hold exactly the documents of this build."""
+    split = ntriples.split
+    changes = {}
+    for source_id in changed:
+        old, counted = before.get(source_id), kept.asserted.members.get(source_id)
+        if counted is not None and (old is None or old.digest != counted):
+            return None
+        now = every.get(source_id)
+        changes[source_id] = ((split(old.asserted), split(old.entailed)) if counted is not None else (None, None)) \
+            + ((now.digest, split(now.asserted), split(now.entailed)) if now is not None else (None, None, None))
+    members = kept.asserted.members
+    if any(members.get(source_id) != document.digest for source_id, document in every.items()
+           if source_id not in changes):
+        return None
+    try:
+        merge = kept.updated(changes, mapped_lines, entailed_metadata)
+    except union.Inconsistent:
+        return None
+    documents_now = {source_id: document.digest for source_id, document in every.items()}
+    if {k: v for k, v in merge.asserted.members.items() if k != union.META} != documents_now:
+        return None
+    return merge
 
 
 def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
@@ -275,18 +289,24 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     made = [source_id for source_id in sorted(curated.sources) if source_id not in every]
     # the graphs last validated, and what was kept of the documents that changed since, before they are made
     # again: a rebuild validates only what changed (rechecking)
+    # and what the last build merged of all the documents' lines, to be brought up to date (union.Merged)
     state = rechecking.read_state(cache)
+    kept_merge = union.read_merged(cache) if reasoner.distributes else None
     previous: dict[str, list[bytes] | None] = {}
+    before: dict[str, documents.Document | None] = {}
+    known = set(state.sources.values()) if state is not None else set()
+    known |= set(kept_merge.asserted.members) - {union.META} if kept_merge is not None else set()
+    gone = sorted(known - set(curated.sources))
+    if len(made) + len(gone) <= RECHECK_DOCUMENTS:
+        before = {source_id: kept_documents.previous(source_id) for source_id in made + gone}
+    else:
+        state = kept_merge = None
     if state is not None:
-        gone = sorted(set(state.sources.values()) - set(curated.sources))
-        if len(made) + len(gone) <= RECHECK_DOCUMENTS:
-            for source_id in made + gone:
-                name = str(mapping.graph_name(base, source_id))
-                document = kept_documents.previous(source_id)
-                previous[name] = (ntriples.split(document.asserted) if document is not None
-                                  and document.digest == state.digests.get(name) else None)
-        else:
-            state = None
+        for source_id in made + gone:
+            name = str(mapping.graph_name(base, source_id))
+            document = before[source_id]
+            previous[name] = (ntriples.split(document.asserted) if document is not None
+                              and document.digest == state.digests.get(name) else None)
     maker = _Maker(curated, base, reasoner, kept_documents)
     made_documents, made_graphs, made_seconds = _make_documents(maker, made, jobs)
     if len(made) >= PARALLEL_DOCUMENTS:  # the Turtle's and the checks' helpers yield to the JSON-LD's
@@ -303,30 +323,40 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph
     metadata = mapped.metadata_graph
     graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in every}
-    asserted_lines = {source_id: ntriples.split(document.asserted) for source_id, document in every.items()}
+    # each document's lines, split only where asked for (the lines of every document are merged only when no
+    # earlier merge can be brought up to date)
+    asserted_lines = ntriples.Lines(joined={source_id: document.asserted for source_id, document in every.items()})
     mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
     for name, seconds in made_seconds.items():
         timings[f"  of which {name} documents"] = seconds
 
     stage("reason")
-    entailed = [ntriples.sorted_lines(converter, reasoner.entail(mapped.graphs[metadata]))]
-    if reasoner.distributes:
-        entailed += [ntriples.split(document.entailed) for document in every.values()]
+    entailed_metadata = ntriples.sorted_lines(converter, reasoner.entail(mapped.graphs[metadata]))
+    # the documents' lines, sorted and distinct, the lines held by more than one document, once for each extra
+    # document (for describe), and the entailments, less what is asserted: brought up to date from the last
+    # build's (union.Merged), or merged afresh
+    merge = (_merge_updated(kept_merge, every, before, made + gone, mapped_metadata, entailed_metadata)
+             if kept_merge is not None else None)
+    merged_afresh = int(merge is None)
+    if merge is None and reasoner.distributes:
+        merge = union.Merged.afresh(
+            {source_id: (document.digest, asserted_lines[source_id], ntriples.split(document.entailed))
+             for source_id, document in every.items()}, mapped_metadata, entailed_metadata)
+    if merge is not None:
+        shared, entailed_sorted = merge.shared(), merge.entailments()
     else:  # a transitive property joins triples of different documents: the whole graph at once (none was kept)
-        union = set().union(mapped.graphs[metadata], *(made_graphs.get(graph_of[source_id])
+        whole = set().union(mapped.graphs[metadata], *(made_graphs.get(graph_of[source_id])
                                                        or ntriples.materialise(asserted_lines[source_id])
                                                        for source_id in every))
-        entailed = [ntriples.sorted_lines(converter, reasoner.entail(union))]
-        del union
-    # the documents' lines, sorted and distinct (sorting the sorted lists end to end lets Python's sort merge
-    # them), and the lines held by more than one document, once for each extra document (for describe)
-    asserted, shared = _merged(asserted_lines.values())
-    candidates = _merged(entailed)[0]
-    found = set(candidates)  # what is asserted is not entailed: the asserted lines are looked up, not indexed
-    found = found.intersection(asserted) | found.intersection(mapped_metadata)
-    entailed_sorted = [line for line in candidates if line not in found]
-    del found, candidates, entailed
+        candidates = ntriples.sorted_lines(converter, reasoner.entail(whole))
+        del whole
+        asserted, shared = _merged(asserted_lines.values())
+        found = set(candidates)
+        found = found.intersection(asserted) | found.intersection(mapped_metadata)
+        entailed_sorted = [line for line in candidates if line not in found]
+        del found, candidates
+    del entailed_metadata
     done("reason")
 
     stage("describe")
@@ -338,11 +368,15 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                               _input_files(curated, base, converter, cache)])[0]
     joined = {graph_of[source_id]: document.asserted for source_id, document in every.items()}
     iris = statistics.iris | ntriples.iris(set(ntriples.terms(metadata_lines)))
-    asserted = _merged([asserted, metadata_lines])[0]  # what ysv.nt holds
-    lines = {graph_of[source_id]: asserted_lines[source_id] for source_id in graph_of}
-    lines[metadata] = metadata_lines
-    lines[base.graph["entailments"]] = entailed_sorted
-    lines[base.graph["ontology"]] = ontology_lines
+    if merge is not None:  # what ysv.nt holds, joined
+        merge = merge.with_metadata(metadata_lines)
+        asserted = merge.asserted.data
+    else:
+        asserted = _merged([asserted, metadata_lines])[0]
+    split = {graph_of[source_id]: asserted_lines.lines[source_id] for source_id in asserted_lines.lines}
+    lines = ntriples.Lines({**split, metadata: metadata_lines, base.graph["entailments"]: entailed_sorted,
+                            base.graph["ontology"]: ontology_lines}, joined,
+                           {graph_of[source_id]: document.summary.triples for source_id, document in every.items()})
     del converter
     done("describe")
 
@@ -360,7 +394,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     recheck_key = rechecking.state_key(shapes) if cache is not None else ""
     digests = {str(graph_of[source_id]): document.digest for source_id, document in every.items()}
     digests[str(metadata)] = rechecking.digest(metadata_lines)
-    asserted_by_name = {str(name): lines[name] for name in [*graph_of.values(), metadata]}
+    asserted_by_name = ntriples.Lines({str(name): found for name, found in split.items()}
+                                      | {str(metadata): metadata_lines},
+                                      {str(name): data for name, data in joined.items()})
     found = rechecking.differing(state, digests, asserted_by_name, previous)
     recheck = rechecking.plan(
         state, recheck_key, digests, asserted_by_name, previous,
@@ -368,7 +404,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     # the Turtle and JSON-LD writers make again only the runs of the subjects whose lines changed (writing.Changes)
     changes = writing.Changes(rechecking.token(digests), rechecking.token(state.digests) if state else None,
                               tuple(sorted({line[:line.find(b" ")] for line in found[1]})) if found else None)
-    del previous, found, asserted_by_name
+    del previous, found, asserted_by_name, split
 
     def check_whole_graph(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
         function, args = ((rechecking.check, (recheck, shapes)) if recheck is not None
@@ -382,7 +418,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
     outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
                               derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined,
-                              digests=digests)
+                              digests=digests, asserted_count=len(merge.asserted) if merge is not None else None)
     # the folder that becomes out/: the helpers write the big files straight into it (writing.Written)
     staging = writing.staging_folder(Path(out_dir)) if write and out_dir is not None else None
     try:
@@ -407,7 +443,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             helpers[2].close()
         confirm_start = time.perf_counter()
         asserted_graphs = ntriples.Graphs({n: g for n, g in made_graphs.items() if n not in outputs.derived},
-                                          {n: g for n, g in lines.items() if n not in outputs.derived})
+                                          lines.without(outputs.derived))
         confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
         confirm_seconds = time.perf_counter() - confirm_start
         result = confirmed.result
@@ -423,10 +459,14 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         timings["  of which pyshacl on flagged batches"] = confirm_seconds
         if not result.conforms:
             raise ValidationFailed(result)
-        if cache is not None:  # what the next build's recheck starts from
+        if cache is not None:  # what the next build's recheck starts from, and its merge
             rechecking.save_state(cache, rechecking.State(
                 recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
                 {str(metadata): metadata_lines}))
+            if merge is not None:
+                union.save_merged(cache, merge, staging / "ysv.nt" if staging is not None else None)
+            else:
+                union.forget_merged(cache)
 
         stage("write")
         files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
@@ -444,7 +484,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     counts = {
         "records": curated.count,
         "sources": len(curated.sources),
-        "asserted triples": len(asserted),
+        "asserted triples": outputs.count(),
         "entailed triples": len(entailed_sorted),
         "ontology triples": len(ontology),
         "nodes the screen found results about": len(screened.flagged) if screened.flagged is not None else -1,
@@ -453,6 +493,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "batches for pyshacl": confirmed.batches,
         "batches validated (not cached)": confirmed.validated,
         "documents made (not kept)": len(made),
+        "documents' lines merged afresh (not updated)": merged_afresh,
         **rendered,
     }
     return BuildResult(files, timings, counts, result, graphs, outputs.derived)

@@ -163,11 +163,12 @@ def _touching(nodes: set[bytes], lines: dict[str, list[bytes]], summaries: dict,
     about: list[bytes] = []
     incoming: list[bytes] = []
     ordered = sorted(nodes)
-    for name, graph in lines.items():
+    for name in lines:  # a graph's lines are asked for only if it may hold a node (they may be split on asking)
         summary = summaries.get(name)
         if summary is not None and summary.subjects.isdisjoint(nodes) and (
                 not objects or summary.objects.isdisjoint(nodes)):
             continue
+        graph = lines[name]
         for node in ordered:
             start = bisect.bisect_left(graph, node + b" ")
             about.extend(graph[start:bisect.bisect_left(graph, node + b"!", start)])

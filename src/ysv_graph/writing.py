@@ -24,7 +24,7 @@ from rdflib import Graph, Literal, URIRef
 from . import caching, describing, jsonld
 from .ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
 from .ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
-from .ntriples import iris as ntriples_iris, terms as _terms_of
+from .ntriples import count_lines as _count_lines, iris as ntriples_iris, terms as _terms_of
 from .vocab import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
@@ -155,12 +155,20 @@ class Outputs:
     base: Base
     lines: dict[URIRef, list[bytes]]  # named graph -> its lines, for ysv.nq
     iris: set[str]  # every IRI of the asserted data, and the datatypes of its literals (see ntriples.iris)
-    asserted: list  # the sorted, distinct lines of the asserted graphs (what ysv.nt holds)
+    asserted: list | bytes  # the sorted, distinct lines of the asserted graphs (what ysv.nt holds), or them joined
     metadata_graph: URIRef | None = None
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
     joined: dict | None = None  # named graph -> its lines joined (ntriples.joined), where the caller has them
     digests: dict | None = None  # str(named graph) -> SHA-256 (hex) of its joined lines, where the caller has it
+    asserted_count: int | None = None  # how many lines `asserted` has, where the caller knows
+
+    def count(self) -> int:
+        """How many lines ysv.nt has."""
+        if self.asserted_count is None:
+            self.asserted_count = (self.asserted.count(b"\n") if isinstance(self.asserted, bytes)
+                                   else len(self.asserted))
+        return self.asserted_count
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
              if want_draft and helpers[3] is not None else None)
     names = sorted(outputs.lines, key=str)
     files: dict = {}
-    nt = _joined(outputs.asserted)
+    nt = outputs.asserted if isinstance(outputs.asserted, bytes) else _joined(outputs.asserted)
     iris = sorted(outputs.iris)  # once, for both
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
@@ -1146,14 +1154,14 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path
             files["catalog.ttl"] = _turtle_of_ordered(*draft.with_lines(extra), prefixes,
                                                       RenderCache(cache, "catalog-turtle"))
         sums.update(describing.checksums({"catalog.ttl": files["catalog.ttl"]}))
+    triples = {name: _count(name, outputs, report) for name in files}  # each counted once
     manifest = {
         "dataset": outputs.base.iri + "id/dataset/ysv",
         "base": outputs.base.iri,
-        "graphs": {str(name): len(lines) for name, lines in sorted(outputs.lines.items())},
+        "graphs": {str(name): _count_lines(outputs.lines, name) for name in sorted(outputs.lines)},
         "files": {
             name: {"bytes": sums[name][0], "sha256": sums[name][1],
-                   **({"triples": _count(name, outputs, report)} if _count(name, outputs, report) is not None
-                      else {})}
+                   **({"triples": triples[name]} if triples[name] is not None else {})}
             for name in sorted(files)
         },
     }
@@ -1163,9 +1171,9 @@ def finish(files: dict[str, bytes], outputs: Outputs, report: Graph, cache: Path
 
 def _count(name: str, outputs: Outputs, report: Graph) -> int | None:
     if name in ("ysv.ttl", "ysv.nt", "ysv.jsonld", "ysv.ttl.gz"):
-        return len(outputs.asserted)
+        return outputs.count()
     if name in ("ysv.nq", "ysv.nq.gz"):
-        return sum(len(lines) for lines in outputs.lines.values())
+        return sum(_count_lines(outputs.lines, graph) for graph in outputs.lines)
     if name == "validation.ttl":
         return len(report)
     return None
