@@ -24,7 +24,7 @@ from rdflib import Graph, Literal, URIRef
 from . import caching, describing, jsonld
 from .ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
 from .ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
-from .ntriples import count_lines as _count_lines, iris as ntriples_iris, terms as _terms_of
+from .ntriples import count_lines as _count_lines, iris as ntriples_iris, split as _split_lines, terms as _terms_of
 from .vocab import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
@@ -280,11 +280,33 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         clock[0] = now
 
     helpers = tuple(helpers) + (None,) * 4
-    want_draft = drafts is not None and cache is not None and outputs.metadata_graph is not None
-    draft = (helpers[3].submit(CatalogueDraft.kept, outputs.lines[outputs.metadata_graph], cache)
-             if want_draft and helpers[3] is not None else None)
     names = sorted(outputs.lines, key=str)
     files: dict = {}
+    into = str(staging) if staging is not None else None  # where the helpers write their files
+    # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
+    # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
+    # and a helper (helpers[2]) reads the others and puts the file together: first, as it takes longest
+    quads = QuadChunks(cache)
+    plan = (outputs.digests or {}, outputs.joined or {}, outputs.lines)
+    chunks = quads.plan(names, *plan)
+    made_quads = quads.made
+    n_quads = None
+    if helpers[2] is not None and made_quads <= HELPER_CHUNKS:
+        spilled = quads.spill(chunks, Path(scratch))
+        n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
+                                    into is not None)
+    else:
+        spilled = {}
+        chunks = quads.assembled(chunks, names, *plan)
+        made_quads = quads.made
+        files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
+    lap("N-Quads")
+    want_draft = drafts is not None and cache is not None and outputs.metadata_graph is not None
+    draft = None
+    if want_draft and helpers[3] is not None:  # the metadata's lines: from the file spilled for ysv.nq, if it was
+        metadata = str(outputs.metadata_graph)
+        draft = helpers[3].submit(CatalogueDraft.kept, spilled[metadata] if metadata in spilled
+                                  else outputs.lines[outputs.metadata_graph], cache)
     nt = outputs.asserted if isinstance(outputs.asserted, bytes) else _joined(outputs.asserted)
     iris = sorted(outputs.iris)  # once, for both
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
@@ -297,28 +319,10 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     if on_ntriples is not None:
         on_ntriples(nt_path)
     lap("N-Triples")
-    into = str(staging) if staging is not None else None  # where the helpers write their files
     json_ld = (helpers[0].submit(_json_ld, nt_path, json_ld_prefixes, cache, changes, into)
                if helpers[0] is not None else None)
     turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes, into)
                if helpers[1] is not None else None)
-    # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
-    # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
-    # and a helper (helpers[2]) reads the others and puts the file together
-    quads = QuadChunks(cache)
-    plan = (outputs.digests or {}, outputs.joined or {}, outputs.lines)
-    chunks = quads.plan(names, *plan)
-    made_quads = quads.made
-    n_quads = None
-    if helpers[2] is not None and made_quads <= HELPER_CHUNKS:
-        quads.spill(chunks, Path(scratch))
-        n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
-                                    into is not None)
-    else:
-        chunks = quads.assembled(chunks, names, *plan)
-        made_quads = quads.made
-        files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
-    lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -476,15 +480,19 @@ class QuadChunks:
         return [key, None, None, [(name, data) for name, _identity, data in group]]
 
     @staticmethod
-    def spill(chunks: list[list], folder: Path) -> None:
+    def spill(chunks: list[list], folder: Path) -> dict[str, str]:
         """Put the big graphs plan() left whole into files in folder, each chunk naming its file instead: a pipe
-        to a helper moves tens of megabytes in a third of a second, a file in a fraction of that."""
+        to a helper moves tens of megabytes in a third of a second, a file in a fraction of that. Returns the
+        files, by graph name."""
+        spilled = {}
         for chunk in chunks:
             if chunk[0] is None and chunk[3] is not None:
                 [(name, data)] = chunk[3]
                 path = Path(folder) / f"{chunk[4]}.nt"
                 path.write_bytes(data)
                 chunk[3] = [(name, str(path))]
+                spilled[name] = str(path)
+        return spilled
 
     def _pieces_kept(self, cut: str) -> list[str] | None:
         """The keys of the chunks a big graph was cut into at an earlier build (kept in {cut}.pieces, under a hash
@@ -1086,13 +1094,15 @@ class CatalogueDraft:
         self.iris = ntriples_iris(_terms_of(self.lines))
 
     @classmethod
-    def kept(cls, lines: list[bytes], cache: Path | None) -> "CatalogueDraft":
-        """The draft of these lines, made from the last build's (kept in <cache>/render/catalogue-draft.pickle
-        with a count of each term's uses, and the digest of the code that made it) when few lines differ: the
-        lines removed are taken out, those added put in their place by bisection, and the IRIs are those of the
-        terms still used."""
+    def kept(cls, lines: "list[bytes] | str", cache: Path | None) -> "CatalogueDraft":
+        """The draft of these lines (or of the lines of this file: a helper reads them there rather than through
+        its pipe), made from the last build's (kept in <cache>/render/catalogue-draft.pickle with a count of each
+        term's uses, and the digest of the code that made it) when few lines differ: the lines removed are taken
+        out, those added put in their place by bisection, and the IRIs are those of the terms still used."""
         from collections import Counter
 
+        if isinstance(lines, str):
+            lines = _split_lines(Path(lines).read_bytes())
         path = Path(cache) / "render" / "catalogue-draft.pickle" if cache is not None else None
         old = caching.read(path) if path is not None else None
         distinct = set(lines)
