@@ -401,6 +401,41 @@ def test_input_file_lines_equal_what_rdflib_terms_give():
         describing.input_files(curated, base, converter.ntriples)
 
 
+def test_input_file_lines_kept_by_the_build_in_two_files_give_the_lines_made_afresh(tmp_path, monkeypatch):
+    """build._input_files: the lines of every file as at some build, and those of the files changed since in a
+    second, small file (an edit writes only that one); the first is written again once the second holds more than
+    INPUT_FILES_AFTER files, or a tenth of it is of files no longer used. Every build's lines equal those made
+    without a cache."""
+    monkeypatch.setattr(build, "INPUT_FILES_AFTER", 3)
+    curated, base, converter = loading.load(DATA), Base(), ntriples.Converter()
+    whole, recent = tmp_path / "describe" / "input-files.pickle", tmp_path / "describe" / "input-files-recent.pickle"
+
+    def check() -> None:
+        assert build._input_files(curated, base, converter, tmp_path) == describing.input_files(
+            curated, base, converter.ntriples)
+
+    check()
+    assert len(pickle.loads(whole.read_bytes())[1]) == len(curated.files) and not recent.exists()
+    stamp = whole.stat().st_mtime_ns
+    paths = sorted(curated.files)
+    for step, path in enumerate(paths[:3]):  # one changed file a build: only the second file is written
+        curated.files[path] = f"{step + 1:064x}"
+        check()
+        assert whole.stat().st_mtime_ns == stamp
+        assert len(pickle.loads(recent.read_bytes())[1]) == step + 1
+    curated.files[paths[3]] = "f" * 64  # a fourth: all written together again
+    check()
+    assert whole.stat().st_mtime_ns != stamp and pickle.loads(recent.read_bytes())[1] == {}
+    assert set(pickle.loads(whole.read_bytes())[1]) == set(curated.files.items())
+    check()  # nothing changed: nothing to add
+    for path in paths[: len(paths) // 5]:  # a fifth of the files gone: the unused lines are dropped
+        del curated.files[path]
+    check()
+    assert set(pickle.loads(whole.read_bytes())[1]) == set(curated.files.items())
+    recent.write_bytes(b"damaged")
+    check()
+
+
 def test_turtle_of_lines_equals_turtle_of_the_triples(built):
     graph = built.graphs[METADATA]
     prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES

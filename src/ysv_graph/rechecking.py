@@ -75,12 +75,18 @@ def read_state(cache: Path | None) -> State | None:
     if cache is None:
         return None
     state = caching.read(Path(cache) / "recheck" / "state.pickle")
-    return state if isinstance(state, State) else None
+    if not (isinstance(state, State) and all(isinstance(data, bytes) for data in state.lines.values())):
+        return None
+    return State(state.key, state.digests, state.sources,
+                 {name: ntriples.split(data) for name, data in state.lines.items()})
 
 
 def save_state(cache: Path | None, state: State) -> None:
+    """Keep the state (its lines joined: a list of 150,000 lines pickles at a third of the speed)."""
     if cache is not None:
-        caching.write(Path(cache) / "recheck" / "state.pickle", state)
+        caching.write(Path(cache) / "recheck" / "state.pickle", State(
+            state.key, state.digests, state.sources,
+            {name: ntriples.joined(lines) for name, lines in state.lines.items()}))
 
 
 def _parts(line: bytes) -> tuple[bytes, bytes, bytes]:
