@@ -90,18 +90,34 @@ def spliced(data: bytes, added, removed) -> bytes:
     return b"".join(pieces)
 
 
-@dataclass
 class Union:
     """The sorted distinct lines of some graphs (joined), each graph's digest, and how many of the graphs hold
-    each line held by two or more (the others are held by one)."""
+    each line held by two or more (the others are held by one).
 
-    data: bytes
-    members: dict[str, str] = field(default_factory=dict)
-    holders: dict[bytes, int] = field(default_factory=dict)
-    split: list[bytes] | None = field(default=None, repr=False, compare=False)  # the lines, where already at hand
-    size: int = -1  # how many lines (-1: not counted)
-    kept: tuple | None = field(default=None, repr=False, compare=False)  # the signature of the file data was read
-    # from (read), while data is unchanged: save() then leaves the file as it is
+    An updated union does not splice its lines at once: it keeps the lines it was made from (`base`) and the
+    lines put in and taken out since, and splices them when `data` is first asked for, so that a build that
+    updates a union twice (the documents, then the metadata) copies its lines once."""
+
+    def __init__(self, data: bytes, members: dict[str, str] | None = None, holders: dict[bytes, int] | None = None,
+                 split: list[bytes] | None = None, size: int = -1, kept: tuple | None = None,
+                 added: frozenset = frozenset(), removed: frozenset = frozenset()):
+        self.base = data
+        self.members = dict(members or {})
+        self.holders = dict(holders or {})
+        self.split = split  # the lines, where already at hand
+        self.size = size  # how many lines (-1: not counted yet)
+        # the signature of the file base was read from (read), while nothing is put in or taken out: save() then
+        # leaves the file as it is
+        self.kept = kept if not (added or removed) else None
+        self.added, self.removed = frozenset(added), frozenset(removed)  # since base (added: none in base)
+        self._data = data if not (added or removed) else None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = spliced(self.base, sorted(self.added), sorted(self.removed))
+            self.base, self.added, self.removed = self._data, frozenset(), frozenset()
+        return self._data
 
     @classmethod
     def of(cls, distinct: list[bytes], repeats: list[bytes], members: dict[str, str]) -> "Union":
@@ -110,15 +126,18 @@ class Union:
         holders: dict[bytes, int] = {}
         for line in repeats:
             holders[line] = holders.get(line, 1) + 1
-        return cls(b"\n".join([*distinct, b""]) if distinct else b"", dict(members), holders, distinct,
-                   len(distinct))
+        return cls(b"\n".join([*distinct, b""]) if distinct else b"", members, holders, distinct, len(distinct))
 
     def count(self, line: bytes) -> int:
         """How many of the graphs hold the line."""
         found = self.holders.get(line)
         if found is not None:
             return found
-        return 1 if holds(self.data, line) else 0
+        if line in self.added:
+            return 1
+        if line in self.removed:
+            return 0
+        return 1 if holds(self.base, line) else 0
 
     def __len__(self) -> int:
         if self.size < 0:
@@ -168,8 +187,14 @@ class Union:
         removed.sort()
         size = len(self) + len(added) - len(removed)
         if not (added or removed):
-            return Union(self.data, members, holders, self.split, size, self.kept), added, removed
-        return Union(spliced(self.data, added, removed), members, holders, None, size), added, removed
+            return Union(self.base, members, holders, self.split, size, self.kept, self.added,
+                         self.removed), added, removed
+        # since base: a line put in again after it was taken out is in base; one taken out after it was put in
+        # is not
+        now_added, now_removed = set(added), set(removed)
+        return Union(self.base, members, holders, None, size, None,
+                     (self.added - now_removed) | (now_added - self.removed),
+                     (self.removed - now_added) | (now_removed - self.added)), added, removed
 
 
 # what a kept union's file is checked by: its size, modification time and inode as the build saved it
