@@ -78,7 +78,12 @@ def test_summaries_of_documents_merge_into_the_statistics_of_their_union(built):
     assert expected["triples"] == 2793 and expected["areas"] and expected["dates"]  # void:triples in out/ysv.nt
     assert all(count for count, _predicates in expected["links"].values())
     assert _from_summary(merged) == expected
-    assert merged.iris == ntriples.iris(ntriples.terms(sorted(set().union(*parts))))
+    iris = ntriples.iris(ntriples.terms(sorted(set().union(*parts))))
+    assert merged.namespaces == describing.namespaces_of(iris, base) and len(merged.namespaces) > 10
+    # the namespaces choose the same prefixes as the IRIs themselves
+    for prefixes in (base.prefixes(), base.prefixes(per_kind=True)):
+        assert writing._namespaces_used(merged.namespaces, prefixes) == writing._namespaces_used(iris, prefixes)
+        assert 5 < len(writing._namespaces_used(iris, prefixes)) < len(prefixes)
 
 
 def test_lines_made_back_into_triples_are_the_same_triples(built):

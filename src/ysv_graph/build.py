@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -382,7 +383,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
                               _input_files(curated, base, converter, cache)])[0]
     joined = {graph_of[source_id]: document.asserted for source_id, document in every.items()}
-    iris = statistics.iris | ntriples.iris(set(ntriples.terms(metadata_lines)))
+    # the namespaces the data's IRIs begin with, all the writers need of them to choose their prefixes
+    iris = statistics.namespaces | describing.namespaces_of(ntriples.iris(set(ntriples.terms(metadata_lines))), base)
     if merge is not None:  # what ysv.nt holds, joined
         merge = merge.with_metadata(metadata_lines)
         asserted = merge.asserted.data
@@ -474,19 +476,27 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         timings["  of which pyshacl on flagged batches"] = confirm_seconds
         if not result.conforms:
             raise ValidationFailed(result)
-        if cache is not None:  # what the next build's recheck starts from, and its merge
-            rechecking.save_state(cache, rechecking.State(
-                recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
-                {str(metadata): metadata_lines}))
-            if merge is not None:
-                union.save_merged(cache, merge, staging / "ysv.nt" if staging is not None else None)
-            else:
-                union.forget_merged(cache)
 
         stage("write")
         files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
+        old = None
         if write and out_dir is not None:
-            writing.write_atomically(Path(out_dir), files, staging)
+            old = writing.write_atomically(Path(out_dir), files, staging, remove_old=False)
+            staging = None  # it is out/ now
+        # the old out/ is deleted while the cache keeps what the next build's recheck starts from, and its merge
+        # (ysv.nt's lines: a link to out/'s)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            removed = pool.submit(shutil.rmtree, old, True) if old is not None else None
+            if cache is not None:
+                rechecking.save_state(cache, rechecking.State(
+                    recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
+                    {str(metadata): metadata_lines}))
+                if merge is not None:
+                    union.save_merged(cache, merge, Path(out_dir) / "ysv.nt" if write and out_dir is not None else None)
+                else:
+                    union.forget_merged(cache)
+            if removed is not None:
+                removed.result()
     except BaseException:  # out/ is left as it was
         if staging is not None:
             for helper in helpers:  # stopped first: none may still be writing into the folder

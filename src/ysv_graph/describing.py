@@ -273,7 +273,7 @@ class Summary:
     classes: Counter  # class -> entities
     properties: Counter  # property -> triples
     links: dict  # link target's key -> link predicate -> triples
-    iris: set  # every IRI, and the datatype of every literal (ntriples.iris), for the writer's prefixes
+    namespaces: set  # the writers' namespaces (namespaces_of) that begin an IRI or a literal's datatype
 
 
 def summarise(lines: list[bytes], base: Base) -> Summary:
@@ -296,8 +296,23 @@ def summarise(lines: list[bytes], base: Base) -> Summary:
         classes=Counter(o for _s, o in typing),
         properties=properties,
         links={key: Counter(p for p, o in linked if o.startswith(start)) for key, start in targets},
-        iris=ntriples.iris(subjects) | ntriples.iris(objects) | ntriples.iris(properties),
+        namespaces=namespaces_of(ntriples.iris(subjects) | ntriples.iris(objects) | ntriples.iris(properties), base),
     )
+
+
+def namespaces_of(iris, base: Base) -> set[str]:
+    """The namespaces of the writers' prefixes (Base.prefixes, either kind) that begin one of the IRIs: all a
+    writer needs to choose its prefixes (writing._namespaces_used gives the same prefixes for them as for the
+    IRIs). In the sorted IRIs, those that begin with a namespace come first among those not less than it."""
+    import bisect
+
+    ordered = sorted(iris)
+    found = set()
+    for namespace in set(base.prefixes().values()) | set(base.prefixes(per_kind=True).values()):
+        i = bisect.bisect_left(ordered, namespace)
+        if i < len(ordered) and ordered[i].startswith(namespace):
+            found.add(namespace)
+    return found
 
 
 def merged(summaries: list[Summary], extra: Summary) -> Summary:
@@ -307,7 +322,7 @@ def merged(summaries: list[Summary], extra: Summary) -> Summary:
                     {t.key: Counter() for t in LINK_TARGETS}, set())
     for part in summaries:
         total.triples += part.triples
-        for name in ("subjects", "objects", "typed", "areas", "dates", "iris"):
+        for name in ("subjects", "objects", "typed", "areas", "dates", "namespaces"):
             getattr(total, name).update(getattr(part, name))
         total.classes.update(part.classes)
         total.properties.update(part.properties)

@@ -154,7 +154,8 @@ class Outputs:
 
     base: Base
     lines: dict[URIRef, list[bytes]]  # named graph -> its lines, for ysv.nq
-    iris: set[str]  # every IRI of the asserted data, and the datatypes of its literals (see ntriples.iris)
+    iris: set[str]  # every IRI of the asserted data and the datatypes of its literals (see ntriples.iris), or the
+    # namespaces among the prefixes' that begin them (describing.namespaces_of): the same prefixes are used
     asserted: list | bytes  # the sorted, distinct lines of the asserted graphs (what ysv.nt holds), or them joined
     metadata_graph: URIRef | None = None
     site: bool = True
@@ -1193,10 +1194,12 @@ def _json(value) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) -> None:
+def write_atomically(out_dir: Path, files: dict, staging: Path | None = None, remove_old: bool = True
+                     ) -> Path | None:
     """Write files into a fresh folder, then swap it for out_dir. On any failure out_dir is left as it was.
     staging: the fresh folder (staging_folder), if the build made it earlier and helpers wrote some files there
-    (Written); by default one is made here."""
+    (Written); by default one is made here. remove_old=False: the folder that was out_dir is returned, set aside
+    beside it, for the caller to delete (the build does so while it saves its cache)."""
     out_dir = Path(out_dir).resolve()
     staging = Path(staging) if staging is not None else staging_folder(out_dir)
     try:
@@ -1220,8 +1223,10 @@ def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) ->
             if old is not None:
                 old.rename(out_dir)
             raise
-        if old is not None:
+        if old is not None and remove_old:
             shutil.rmtree(old, ignore_errors=True)
+            old = None
+        return old
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
