@@ -125,7 +125,21 @@ def test_a_kept_document_is_found_only_under_the_same_files_and_settings(tmp_pat
     assert ntriples.split(document.asserted) == [b"<a> <b> <c> ."] and ntriples.split(document.entailed) == []
     kept = documents.DocumentCache(tmp_path, b"settings")
     kept.put("doc", "files-1", document)
-    assert kept.get("doc", "files-1") == document
+    assert kept.get("doc", "files-1").loaded() == document
+    # the head is read at once, the lines only when asked for, from the file as it was
+    found = kept.get("doc", "files-1")
+    assert (found.summary, found.references, found.asserted_size()) == (None, {"x": "forces"}, 14)
+    assert found.asserted == document.asserted and found.entailed == b""
+    changed = kept.get("doc", "files-1")
+    kept.put("doc", "files-1", documents.Document(b"<a> <b> <d> .\n", b"", None, {"x": "forces"}))
+    with pytest.raises(documents.ChangedDuringBuild):
+        changed.asserted
+    assert kept.previous("doc").asserted == b"<a> <b> <d> .\n"
+    path = tmp_path / "documents" / "doc.pickle"
+    path.write_bytes(path.read_bytes()[:-1])  # cut short: not trusted
+    assert kept.get("doc", "files-1") is None and kept.previous("doc") is None
+    kept.put("doc", "files-1", document)
+    assert kept.get("doc", "files-1").loaded() == document
     assert kept.get("doc", "files-2") is None
     assert documents.DocumentCache(tmp_path, b"other settings").get("doc", "files-1") is None
     assert documents.DocumentCache(None, b"settings").get("doc", "files-1") is None

@@ -341,7 +341,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     graph_of = {source_id: mapping.graph_name(base, source_id) for source_id in every}
     # each document's lines, split only where asked for (the lines of every document are merged only when no
     # earlier merge can be brought up to date)
-    asserted_lines = ntriples.Lines(joined={source_id: document.asserted for source_id, document in every.items()})
+    # (a kept document's lines are read from the cache only when asked for: documents.KeptDocument)
+    joined_of = ntriples.Joined({source_id: (lambda document=document: document.asserted)
+                                 for source_id, document in every.items()},
+                                {source_id: document.asserted_size() for source_id, document in every.items()})
+    asserted_lines = ntriples.Lines(joined=joined_of)
     mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
     for name, seconds in made_seconds.items():
@@ -382,7 +386,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
     metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
                               _input_files(curated, base, converter, cache)])[0]
-    joined = {graph_of[source_id]: document.asserted for source_id, document in every.items()}
+    joined = joined_of.renamed(graph_of)
     # the namespaces the data's IRIs begin with, all the writers need of them to choose their prefixes
     iris = statistics.namespaces | describing.namespaces_of(ntriples.iris(set(ntriples.terms(metadata_lines))), base)
     if merge is not None:  # what ysv.nt holds, joined
@@ -413,7 +417,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     digests[str(metadata)] = rechecking.digest(metadata_lines)
     asserted_by_name = ntriples.Lines({str(name): found for name, found in split.items()}
                                       | {str(metadata): metadata_lines},
-                                      {str(name): data for name, data in joined.items()})
+                                      joined.renamed({name: str(name) for name in joined}))
     found = rechecking.differing(state, digests, asserted_by_name, previous)
     recheck = rechecking.plan(
         state, recheck_key, digests, asserted_by_name, previous,

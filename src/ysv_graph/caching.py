@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 # what unpickling a damaged or foreign file can raise
-_UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError,
-               IndexError, KeyError)
+UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError,
+              IndexError, KeyError)
+_UNREADABLE = UNREADABLE
 
 
 # values read ahead (read_ahead) in this process: path -> (the file's stat when read, the value)

@@ -117,6 +117,40 @@ def materialise(lines: list[bytes]) -> set:
             for t in ox.parse(joined(lines), format=ox.RdfFormat.N_TRIPLES)}
 
 
+class Joined(Mapping):
+    """Named graph -> its joined lines, each given as bytes or as a function that reads them (a kept document's
+    lines are read from the cache only when asked for: documents.KeptDocument); size() is a graph's, without
+    reading its lines where sizes are given."""
+
+    def __init__(self, values: Mapping | None = None, sizes: Mapping | None = None):
+        self.values = dict(values or {})
+        self.sizes = dict(sizes or {})
+
+    def __getitem__(self, name) -> bytes:
+        value = self.values[name]
+        if callable(value):
+            value = self.values[name] = value()
+        return value
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __contains__(self, name) -> bool:
+        return name in self.values
+
+    def size(self, name) -> int:
+        found = self.sizes.get(name)
+        return found if found is not None else len(self[name])
+
+    def renamed(self, names: Mapping, leave=()) -> "Joined":
+        """The same lines under other names (names: old -> new), but those of the names in leave; unread."""
+        return Joined({names[n]: v for n, v in self.values.items() if n not in leave},
+                      {names[n]: v for n, v in self.sizes.items() if n not in leave})
+
+
 class Lines(Mapping):
     """Named graph -> its sorted lines: given as lists, or joined (ntriples.joined) and split only when first asked
     for (a rebuild has 4,000 documents' joined lines and needs the lines of a few). count() counts a graph's lines
@@ -124,7 +158,7 @@ class Lines(Mapping):
 
     def __init__(self, lines: Mapping | None = None, joined: Mapping | None = None, counts: Mapping | None = None):
         self.lines = dict(lines or {})
-        self.joined = dict(joined or {})
+        self.joined = joined if isinstance(joined, Joined) else Joined(joined)
         self.counts = dict(counts or {})  # how many lines a graph given joined has, where known
         self.names = list(dict.fromkeys([*self.joined, *self.lines]))
 
@@ -156,7 +190,7 @@ class Lines(Mapping):
         """The same graphs but these."""
         leave = set(names)
         return Lines({n: v for n, v in self.lines.items() if n not in leave},
-                     {n: v for n, v in self.joined.items() if n not in leave and n not in self.lines}, self.counts)
+                     self.joined.renamed({n: n for n in self.joined}, leave | set(self.lines)), self.counts)
 
 
 def count_lines(lines: Mapping, name) -> int:

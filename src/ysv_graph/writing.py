@@ -160,7 +160,8 @@ class Outputs:
     metadata_graph: URIRef | None = None
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
-    joined: dict | None = None  # named graph -> its lines joined (ntriples.joined), where the caller has them
+    joined: dict | None = None  # named graph -> its lines joined (ntriples.joined), where the caller has them; a
+    # ntriples.Joined reads them only where they are needed
     digests: dict | None = None  # str(named graph) -> SHA-256 (hex) of its joined lines, where the caller has it
     asserted_count: int | None = None  # how many lines `asserted` has, where the caller knows
 
@@ -457,8 +458,15 @@ class QuadChunks:
                 group.clear()
 
         for name in names:
-            data = joined[name] if name in joined else _joined(lines[name])
-            if len(data) > SPLIT_BYTES:
+            if name in joined and digests.get(str(name)) and hasattr(joined, "size"):
+                # a graph known by its digest: its lines are read (a kept document's, from the cache) only if
+                # its chunk is made
+                size, data = joined.size(name), (lambda name=name: joined[name])
+            else:
+                data = joined[name] if name in joined else _joined(lines[name])
+                size = len(data)
+            if size > SPLIT_BYTES:
+                data = data() if callable(data) else data
                 close()
                 digest = digests.get(str(name)) or _sha256_hex(data)
                 cut = _key(code, b"pieces", str(name).encode(), digest.encode()).hex()
@@ -478,7 +486,7 @@ class QuadChunks:
         if self.folder is not None and (self.folder / f"{key}.chunk").is_file():
             return [key, None, None, None]
         self.made += 1
-        return [key, None, None, [(name, data) for name, _identity, data in group]]
+        return [key, None, None, [(name, data() if callable(data) else data) for name, _identity, data in group]]
 
     @staticmethod
     def spill(chunks: list[list], folder: Path) -> dict[str, str]:
