@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph import build, caching
+from ysv_graph import build, documents
 from ysv_graph.vocab import Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,7 +167,7 @@ def test_rebuilds_with_the_cache_equal_builds_from_scratch(corpora, tmp_path):
     code, broken = _build(data, tmp_path / "out", "--cache", str(cache), "--jobs", "2")
     assert code == 1, broken
     assert "violation: https://w3id.org/ysv/id/section/sec-bad-1" in broken
-    kept = caching.read(cache / "documents" / "synthetic-report-0002.pickle")[1]  # made again from the new files
+    kept = documents.DocumentCache(cache, b"").previous("synthetic-report-0002")  # made again from the new files
     assert b"/id/section/sec-bad-1>" in kept.asserted
     assert _snapshot(tmp_path / "out") == _snapshot(tmp_path / "scratch")  # out/ left as it was
     pickles = sorted((cache / "validation").glob("*.pickle"))
