@@ -261,4 +261,3 @@ def test_a_merge_is_not_brought_up_to_date_from_other_versions_of_the_documents_
     same = documents.Document(b"<a> <p> <b> .\n<x> <p> <y> .\n", b"", None, {}, "d1")
     merged = build._merge_updated(kept, now, {"a": same}, ["a"], [], [])
     assert merged is not None and merged.asserted.holders == {}
-

@@ -334,6 +334,8 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                                 ("json-ld", "turtle", "n-quads", "catalogue")):
             if helper is not None:
                 helper.warm(writing.read_ahead, cache, what)
+        if helpers[2] is not None:  # and the checks' helper imports what the rules need
+            helpers[2].warm(validation.warm_up)
     every.update(made_documents)
     every = {source_id: every[source_id] for source_id in sorted(every)}
     mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph

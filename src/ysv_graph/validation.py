@@ -554,6 +554,16 @@ def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | 
     return Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
 
 
+def warm_up() -> None:
+    """Import what the graph-wide rules need (pyshacl, and rdflib's SPARQL parser, whose grammar takes a fifth of
+    a second to build): a rebuild's checks helper does so while the build's main process loads, instead of
+    when its check comes (then the processors are busiest)."""
+    import pyshacl  # noqa: F401
+    from rdflib.plugins.sparql import prepareQuery
+
+    prepareQuery("ASK { ?s ?p ?o }")
+
+
 def screen_and_rules(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None
                      ) -> tuple[ValidationResult, list[str] | None]:
     """The graph-wide rules' result over some N-Triples (bytes, or a file's path), and the nodes the screen found

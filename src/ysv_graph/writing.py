@@ -390,13 +390,52 @@ def _deflated(chunk: bytes) -> bytes:
     return compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
 
 
-def _gzip_member(chunks: list[bytes], deflated: list[bytes]) -> bytes:
-    """One gzip member of the chunks put end to end, given each chunk deflated on its own (_deflated)."""
+_CRC_POLYNOMIAL = 0xEDB88320  # CRC-32's, reflected, as zlib has it
+
+
+def _multiply_mod_p(a: int, b: int) -> int:
+    """a * b modulo CRC-32's polynomial (zlib's multmodp; reflected: the top bit is x^0)."""
+    m, product = 1 << 31, 0
+    while True:
+        if a & m:
+            product ^= b
+            if a & (m - 1) == 0:
+                return product
+        m >>= 1
+        b = (b >> 1) ^ _CRC_POLYNOMIAL if b & 1 else b >> 1
+
+
+def _x_powers() -> list[int]:
+    powers = [1 << 30]  # x^1
+    for _ in range(31):
+        powers.append(_multiply_mod_p(powers[-1], powers[-1]))
+    return powers
+
+
+_X_2N = _x_powers()  # x^(2^n) modulo the polynomial, n = 0..31
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A followed by B, from A's (crc1), B's (crc2) and B's length: zlib's crc32_combine, which
+    Python's zlib does not offer. x^(8 * length2) is made from the powers x^(2^n), so a combination costs a few
+    dozen multiplications, not a pass over B."""
+    power, k, n = 1 << 31, 3, length2  # x^0; the power is x^(n * 2^k): 8 * length2 bits
+    while n:
+        if n & 1:
+            power = _multiply_mod_p(_X_2N[k & 31], power)
+        n >>= 1
+        k += 1
+    return _multiply_mod_p(power, crc1) ^ crc2
+
+
+def _gzip_member(chunks: list[bytes], deflated: list[bytes], crcs: list | None = None) -> bytes:
+    """One gzip member of the chunks put end to end, given each chunk deflated on its own (_deflated). crcs:
+    each chunk's CRC-32 where known (None where not), combined instead of reading the chunks again."""
     out = [struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 0, 255)]  # as gzip.compress(level 6, mtime=0) starts
     crc = size = 0
-    for chunk, compressed in zip(chunks, deflated):
+    for chunk, compressed, part in zip(chunks, deflated, crcs or [None] * len(chunks)):
         out.append(compressed)
-        crc = zlib.crc32(chunk, crc)
+        crc = zlib.crc32(chunk, crc) if part is None else crc32_combine(crc, part, len(chunk))
         size += len(chunk)
     out.append(zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH))  # the last, empty block
     out.append(struct.pack("<LL", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
@@ -425,8 +464,8 @@ def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = N
 
 class QuadChunks:
     """ysv.nq in chunks of about CHUNK_EVERY graphs (_chunk_ends, by the graphs' names: the chunks of its gzip),
-    each kept with its compressed bytes in <cache>/render/n-quads/{key}.chunk, under a hash of the writers'
-    code and of the names and digests (SHA-256 of their joined lines) of its graphs. A rebuild reads the
+    each kept with its compressed bytes and CRC-32 in <cache>/render/n-quads/{key}.chunk, under a hash of the
+    writers' code and of the names and digests (SHA-256 of their joined lines) of its graphs. A rebuild reads the
     chunks whose graphs did not change instead of putting each graph's name into each of its lines again and
     compressing, and makes only the chunks of the graphs that changed. Each build keeps only what it used.
 
@@ -437,6 +476,7 @@ class QuadChunks:
         self.folder = Path(cache) / "render" / "n-quads" if cache is not None else None
         self.made = 0  # chunks made (not found in the cache)
         self.cuts: set[str] = set()  # the big graphs' cuts used (see expand)
+        self.crcs: dict[str, int] = {}  # a chunk's CRC-32, by key, kept with it (for the gzip: crc32_combine)
 
     def plan(self, names: list, digests: dict[str, str], joined: dict, lines: dict) -> list[list]:
         """The chunks of these graphs (in this order). digests, joined: a graph's digest and joined lines where the
@@ -560,11 +600,12 @@ class QuadChunks:
             if chunk[1] is None:
                 path = self.folder / f"{chunk[0]}.chunk"
                 kept = caching.read(path)
-                if not (isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(v, bytes) for v in kept)):
+                if not (isinstance(kept, tuple) and len(kept) == 3 and isinstance(kept[0], bytes)
+                        and isinstance(kept[1], bytes) and isinstance(kept[2], int)):
                     path.unlink(missing_ok=True)  # every one that cannot be read, so one more plan() makes them all
                     unreadable = True
                     continue
-                chunk[1], chunk[2] = kept
+                chunk[1], chunk[2], self.crcs[chunk[0]] = kept
         return None if unreadable else chunks
 
     def assembled(self, chunks: list[list], names: list, *plan) -> list[list]:
@@ -581,13 +622,15 @@ class QuadChunks:
         for chunk in chunks:
             if chunk[2] is None:
                 chunk[2] = _deflated(chunk[1])
+                self.crcs[chunk[0]] = zlib.crc32(chunk[1])
                 if self.folder is not None:
-                    caching.write(self.folder / f"{chunk[0]}.chunk", (chunk[1], chunk[2]))
+                    caching.write(self.folder / f"{chunk[0]}.chunk", (chunk[1], chunk[2], self.crcs[chunk[0]]))
         if self.folder is not None:
             caching.prune(self.folder, {chunk[0] for chunk in chunks}, ("*.chunk",))
             caching.prune(self.folder, self.cuts, ("*.pieces",))
             (self.folder.parent / "n-quads-gzip.pickle").unlink(missing_ok=True)  # kept by builds before 2026-12-02
-        return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks])
+        return _gzip_member([chunk[1] for chunk in chunks], [chunk[2] for chunk in chunks],
+                            [self.crcs.get(chunk[0]) for chunk in chunks])
 
 
 # Graphs bigger than this (joined N-Triples) are cut into pieces of about PIECE_EVERY lines for ysv.nq's chunks.
