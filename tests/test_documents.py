@@ -234,6 +234,20 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
     second = writing.gzip_chunks(edited, again)
     assert gzip.decompress(second) == b"".join(data for _name, data in edited)
     assert again.made == 1  # only the chunk holding the edited part was compressed again
+    # chunks kept under their parts' keys (the Turtle's: a hash of each run): the same bytes, and a kept chunk's
+    # data is not read (nor put together, nor hashed)
+    import hashlib
+
+    def keys_of(parts_):
+        return [hashlib.sha256(data).digest() for _name, data in parts_]
+
+    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
+    assert writing.gzip_chunks(parts, by_keys, keys_of(parts)) == first and by_keys.made == chunks
+    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
+    assert writing.gzip_chunks(edited, by_keys, keys_of(edited)) == second and by_keys.made == 1
+    unread = [(name, None) for name, _data in edited]  # every chunk kept: no data needed
+    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
+    assert writing.gzip_chunks(unread, by_keys, keys_of(edited)) == second and by_keys.made == 0
 
 
 def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp_path):

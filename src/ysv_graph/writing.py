@@ -428,33 +428,57 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     return _multiply_mod_p(power, crc1) ^ crc2
 
 
-def _gzip_member(chunks: list[bytes], deflated: list[bytes], crcs: list | None = None) -> bytes:
+def _gzip_member(chunks: list, deflated: list[bytes], crcs: list | None = None) -> bytes:
     """One gzip member of the chunks put end to end, given each chunk deflated on its own (_deflated). crcs:
-    each chunk's CRC-32 where known (None where not), combined instead of reading the chunks again."""
+    each chunk's CRC-32 where known (None where not), combined instead of reading the chunks again; a chunk
+    whose CRC-32 is known may be given by its length alone (an int)."""
     out = [struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 0, 255)]  # as gzip.compress(level 6, mtime=0) starts
     crc = size = 0
     for chunk, compressed, part in zip(chunks, deflated, crcs or [None] * len(chunks)):
         out.append(compressed)
-        crc = zlib.crc32(chunk, crc) if part is None else crc32_combine(crc, part, len(chunk))
-        size += len(chunk)
+        length = chunk if isinstance(chunk, int) else len(chunk)
+        crc = zlib.crc32(chunk, crc) if part is None else crc32_combine(crc, part, length)
+        size += length
     out.append(zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS).flush(zlib.Z_FINISH))  # the last, empty block
     out.append(struct.pack("<LL", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
     return b"".join(out)
 
 
-def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = None) -> bytes:
+def gzip_chunks(parts: list[tuple[bytes, bytes]], kept: "RenderCache | None" = None,
+                keys: list[bytes] | None = None) -> bytes:
     """A gzip file of the parts' data put end to end. parts: (boundary, data) pairs; the parts are grouped into
     chunks (_chunk_ends), and each chunk is compressed on its own (level 6) and ended with a full flush, as pigz
     does: one deflate stream, read by any gzip reader as one member, whose bytes depend only on the parts. A
     chunk's compressed bytes are kept (kept: a RenderCache, under a hash of the chunk), so an edit compresses
     again only the chunks it changed; chunks of about a megabyte cost under 1% in size against compressing the
-    whole at once. zlib lets go of the GIL, so this runs well in a thread."""
+    whole at once. zlib lets go of the GIL, so this runs well in a thread.
+
+    keys: a key for each part that names its data (the Turtle's runs: a hash of the run's N-Triples and of the
+    writer), so that a chunk is kept under its parts' keys, with its CRC-32 and length: a kept chunk's data is
+    then neither put together, nor hashed, nor read for the CRC (crc32_combine)."""
+    ends = _chunk_ends([boundary for boundary, _data in parts])
+    version = zlib.ZLIB_RUNTIME_VERSION.encode()
+    if keys is not None and kept is not None:
+        deflated, crcs, lengths = [], [], []
+        start = 0
+        for end in ends:
+            def make(start=start, end=end):
+                chunk = b"".join(data for _boundary, data in parts[start:end])
+                return _deflated(chunk), zlib.crc32(chunk), len(chunk)
+
+            value = kept.get(_key(b"deflate 6 by parts", version, *keys[start:end]), make)
+            deflated.append(value[0])
+            crcs.append(value[1])
+            lengths.append(value[2])
+            start = end
+        kept.save()
+        return _gzip_member(lengths, deflated, crcs)
     chunks: list[bytes] = []
     start = 0
-    for end in _chunk_ends([boundary for boundary, _data in parts]):
+    for end in ends:
         chunks.append(b"".join(data for _boundary, data in parts[start:end]))
         start = end
-    deflated = [kept.get(_key(b"deflate 6", zlib.ZLIB_RUNTIME_VERSION.encode(), chunk),
+    deflated = [kept.get(_key(b"deflate 6", version, chunk),
                          lambda chunk=chunk: _deflated(chunk)) if kept is not None
                 else _deflated(chunk) for chunk in chunks]
     if kept is not None:
@@ -982,8 +1006,10 @@ def _turtle(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = N
     KeptRuns(changes.now if changes is not None else None, code, settings, firsts, keys, bodies).save(
         cache, "turtle")
     parts = [(b"", head)] + list(zip(firsts, bodies))  # chunks for the gzip end after runs, by their first subject
-    return (_deliver([head, *bodies], "ysv.ttl", into),
-            _deliver(gzip_chunks(parts, RenderCache(cache, "turtle-gzip")), "ysv.ttl.gz", into), made, reused)
+    # a run's body depends on its key (its N-Triples and the code) and on the prefixes
+    gzipped = gzip_chunks(parts, RenderCache(cache, "turtle-gzip"),
+                          [_key(code, settings, head), *(_key(settings, key) for key in keys)])
+    return (_deliver([head, *bodies], "ysv.ttl", into), _deliver(gzipped, "ysv.ttl.gz", into), made, reused)
 
 
 def _json_ld(ntriples_path: str, prefixes: dict[str, str], cache: Path | None = None,
