@@ -429,6 +429,10 @@ def test_input_file_lines_equal_what_rdflib_terms_give():
     changed = describing.input_files(curated, base, converter.ntriples, kept)
     assert changed == describing.input_files(curated, base, converter.ntriples)
     assert len(set(lines) - set(changed)) == 1 and (path, "0" * 64) in kept
+    # the namespaces of the lines, found from one file's lines and every file's own IRIs, are those of all
+    assert describing.input_files_namespaces(curated, base, converter.ntriples) == describing.namespaces_of(
+        ntriples.iris(set(ntriples.terms(changed))), base)
+    assert len(describing.namespaces_of(ntriples.iris(set(ntriples.terms(changed))), base)) >= 5
     with pytest.raises(ValueError):
         curated.files["x.yaml"] = "not hex"
         describing.input_files(curated, base, converter.ntriples)

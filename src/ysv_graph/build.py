@@ -308,6 +308,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     # and what the last build merged of all the documents' lines, to be brought up to date (union.Merged)
     state = rechecking.read_state(cache)
     kept_merge = union.read_merged(cache) if reasoner.distributes else None
+    if state is not None and kept_merge is not None and not state.lines:  # the metadata validated last: the merge's
+        name = str(base.graph["metadata"])
+        if state.digests.get(name) == kept_merge.asserted.members.get(union.META):
+            state.lines[name] = kept_merge.metadata
     previous: dict[str, list[bytes] | None] = {}
     before: dict[str, documents.Document | None] = {}
     known = set(state.sources.values()) if state is not None else set()
@@ -386,11 +390,12 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                                    describing.summarise(shared, base))
     del shared
     describing.describe(curated, mapped.graphs[metadata], statistics, base)
-    metadata_lines = _merged([ntriples.sorted_lines(converter, mapped.graphs[metadata]),
-                              _input_files(curated, base, converter, cache)])[0]
+    described = ntriples.sorted_lines(converter, mapped.graphs[metadata])
+    metadata_lines = _merged([described, _input_files(curated, base, converter, cache)])[0]
     joined = joined_of.renamed(graph_of)
     # the namespaces the data's IRIs begin with, all the writers need of them to choose their prefixes
-    iris = statistics.namespaces | describing.namespaces_of(ntriples.iris(set(ntriples.terms(metadata_lines))), base)
+    iris = (statistics.namespaces | describing.namespaces_of(ntriples.iris(set(ntriples.terms(described))), base)
+            | describing.input_files_namespaces(curated, base, converter.ntriples))
     if merge is not None:  # what ysv.nt holds, joined
         merge = merge.with_metadata(metadata_lines)
         asserted = merge.asserted.data
@@ -493,10 +498,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         # (ysv.nt's lines: a link to out/'s)
         with ThreadPoolExecutor(max_workers=1) as pool:
             removed = pool.submit(shutil.rmtree, old, True) if old is not None else None
-            if cache is not None:
+            if cache is not None:  # the metadata's lines: in the merge, when there is one (read back from it)
                 rechecking.save_state(cache, rechecking.State(
                     recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
-                    {str(metadata): metadata_lines}))
+                    {str(metadata): metadata_lines} if merge is None else {}))
                 if merge is not None:
                     union.save_merged(cache, merge, Path(out_dir) / "ysv.nt" if write and out_dir is not None else None)
                 else:
