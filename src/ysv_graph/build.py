@@ -396,9 +396,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     # the namespaces the data's IRIs begin with, all the writers need of them to choose their prefixes
     iris = (statistics.namespaces | describing.namespaces_of(ntriples.iris(set(ntriples.terms(described))), base)
             | describing.input_files_namespaces(curated, base, converter.ntriples))
-    if merge is not None:  # what ysv.nt holds, joined
+    if merge is not None:  # what ysv.nt holds, joined: pieces that put end to end are it (not put together here)
         merge = merge.with_metadata(metadata_lines)
-        asserted = merge.asserted.data
+        asserted = writing.Buffers(merge.asserted.pieces())
     else:
         asserted = _merged([asserted, metadata_lines])[0]
     split = {graph_of[source_id]: asserted_lines.lines[source_id] for source_id in asserted_lines.lines}

@@ -157,6 +157,7 @@ class Outputs:
     iris: set[str]  # every IRI of the asserted data and the datatypes of its literals (see ntriples.iris), or the
     # namespaces among the prefixes' that begin them (describing.namespaces_of): the same prefixes are used
     asserted: list | bytes  # the sorted, distinct lines of the asserted graphs (what ysv.nt holds), or them joined
+    # (bytes, or Buffers: pieces that put end to end are the joined lines)
     metadata_graph: URIRef | None = None
     site: bool = True
     derived: tuple = ()  # names of the graphs in `lines` that are not part of the asserted data
@@ -169,7 +170,8 @@ class Outputs:
         """How many lines ysv.nt has."""
         if self.asserted_count is None:
             self.asserted_count = (self.asserted.count(b"\n") if isinstance(self.asserted, bytes)
-                                   else len(self.asserted))
+                                   else sum(bytes(piece).count(b"\n") for piece in self.asserted)
+                                   if isinstance(self.asserted, Buffers) else len(self.asserted))
         return self.asserted_count
 
 
@@ -202,6 +204,18 @@ def _deliver(data: "bytes | list[bytes]", name: str, into: str | None) -> "bytes
 
 def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_of(pieces) -> str:
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+class Buffers(tuple):
+    """Pieces of bytes (bytes, or views of bytes) that put end to end are a file: Outputs.asserted, in a rebuild
+    (union.Union.pieces)."""
 
 
 def staging_folder(out_dir: Path) -> Path:
@@ -309,15 +323,22 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         metadata = str(outputs.metadata_graph)
         draft = helpers[3].submit(CatalogueDraft.kept, spilled[metadata] if metadata in spilled
                                   else outputs.lines[outputs.metadata_graph], cache)
-    nt = outputs.asserted if isinstance(outputs.asserted, bytes) else _joined(outputs.asserted)
+    # the N-Triples: joined, or pieces that put end to end are the file (Buffers: a rebuild's, spliced from the
+    # last build's, are not put together in this process at all)
+    pieces = (list(outputs.asserted) if isinstance(outputs.asserted, Buffers)
+              else [outputs.asserted if isinstance(outputs.asserted, bytes) else _joined(outputs.asserted)])
     iris = sorted(outputs.iris)  # once, for both
     json_ld_prefixes = _namespaces_used(iris, outputs.base.prefixes())
     turtle_prefixes = _namespaces_used(iris, outputs.base.prefixes(per_kind=True))
     # the N-Triples go where the helpers read them: straight into the staging folder, if there is one (hashed in
     # a thread while the helpers work), else the scratch folder (and they are returned as bytes)
     nt_path = str(Path(staging if staging is not None else scratch) / "ysv.nt")
-    Path(nt_path).write_bytes(nt)
-    files["ysv.nt"] = nt if staging is None else None
+    with open(nt_path, "wb") as handle:
+        for piece in pieces:
+            handle.write(piece)
+    nt_size = sum(len(piece) for piece in pieces)
+    files["ysv.nt"] = (pieces[0] if len(pieces) == 1 and isinstance(pieces[0], bytes) else b"".join(pieces)
+                       ) if staging is None else None
     if on_ntriples is not None:
         on_ntriples(nt_path)
     lap("N-Triples")
@@ -329,7 +350,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
         compressed = pool.submit(quads.gzip, chunks) if n_quads is None else None
-        nt_digest = pool.submit(_sha256_hex, nt) if staging is not None else None
+        nt_digest = pool.submit(_sha256_of, pieces) if staging is not None else None
         if want_draft:
             drafts["catalogue"] = (draft.result() if draft is not None
                                    else CatalogueDraft.kept(outputs.lines[outputs.metadata_graph], cache))
@@ -354,8 +375,8 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         else:
             files["ysv.nq.gz"] = compressed.result()
         if nt_digest is not None:
-            files["ysv.nt"] = Written("ysv.nt", len(nt), nt_digest.result())
-    del nt
+            files["ysv.nt"] = Written("ysv.nt", nt_size, nt_digest.result())
+    del pieces
     lap("waiting for the Turtle, JSON-LD and gzip")
     if counts is not None:
         counts["Turtle runs written (not cached)"] = turtle_made
