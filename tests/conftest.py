@@ -14,6 +14,20 @@ DATA = ROOT / "data"
 OUT = ROOT / "out"
 
 
+def corpus_module():
+    """benchmarks/corpus.py (the synthetic corpus's generator), loaded once as a module."""
+    import importlib.util
+    import sys
+
+    name = "ysv_benchmarks_corpus_for_tests"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "corpus.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 @pytest.fixture(scope="session")
 def built():
     """The real data built in memory (nothing written)."""

@@ -8,6 +8,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from ysv_graph import build, reasoning
 from ysv_graph.vocab import Base
 
+from conftest import corpus_module
+
 YSV = "https://w3id.org/ysv/def/"
 ID = "https://w3id.org/ysv/id/"
 
@@ -95,19 +97,6 @@ def test_entailments_that_queries_rely_on(built):
             URIRef(ID + "report/user-voice-report")) in entailed
 
 
-def _corpus_module():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
-    spec = importlib.util.spec_from_file_location("ysv_benchmarks_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("reports", [1, 10])
 def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
     from pathlib import Path
@@ -115,7 +104,7 @@ def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
     from ysv_graph import loading, mapping
 
     corpus = tmp_path / f"corpus-{reports}"
-    _corpus_module().generate(reports, corpus, seed=0)
+    corpus_module().generate(reports, corpus, seed=0)
     data = mapping.map_records(loading.load(Path(corpus)), Base()).union()
     ours = reasoning.reason(ontology, data)
     reference = reasoning.owlrl_data_entailments(ontology, data)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import random
 import shutil
-from pathlib import Path
 
 import pytest
 
 from ysv_graph import build, union
 from ysv_graph.vocab import Base
+
+from conftest import corpus_module
 
 MERGED_AFRESH = "documents' lines merged afresh (not updated)"
 
@@ -198,24 +199,12 @@ def test_what_was_merged_is_kept_and_read_back_only_while_its_files_are_as_saved
     assert union.read_merged(tmp_path) is None
 
 
-def _corpus_module():
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
-    spec = importlib.util.spec_from_file_location("ysv_benchmarks_corpus_union", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_rebuild_updates_the_merge_and_publishes_what_a_build_from_scratch_publishes(tmp_path):
     """On a synthetic corpus: a document edited, one gone, one added back, a build that fails validation in
     between: every build's files equal those of a build without the cache, and the merge is updated, not made
     again, except after the failed build (its kept documents are not those the merge counted)."""
     corpus, cache = tmp_path / "corpus", tmp_path / "cache"
-    _corpus_module().generate(2, corpus, seed=0)
+    corpus_module().generate(2, corpus, seed=0)
 
     def run(**kw):
         return build.run(corpus, None, Base(), write=False, jobs=0, **kw)

@@ -21,7 +21,8 @@ _UNREADABLE = UNREADABLE
 _AHEAD: dict[str, tuple] = {}
 
 
-def _signature(path: Path) -> tuple | None:
+def signature(path: Path) -> tuple | None:
+    """What a file is known by between builds: its size, modification time and inode (None if there is none)."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -33,7 +34,7 @@ def read(path: Path) -> Any | None:
     """The value kept in path, or None if there is none that can be read. A value read ahead is used once, if the
     file has not changed since."""
     ahead = _AHEAD.pop(str(path), None)
-    if ahead is not None and ahead[0] == _signature(path):
+    if ahead is not None and ahead[0] == signature(path):
         return ahead[1]
     try:
         return pickle.loads(Path(path).read_bytes())
@@ -45,10 +46,10 @@ def read_ahead(paths) -> int:
     """Read these files' values now, for read() to use later in this process (a helper process reads what it
     will need while the build's main process is still busy with earlier stages); how many were read."""
     for path in paths:
-        signature = _signature(path)
+        known = signature(path)
         value = read(path)
-        if signature is not None and value is not None:
-            _AHEAD[str(path)] = (signature, value)
+        if known is not None and value is not None:
+            _AHEAD[str(path)] = (known, value)
     return len(_AHEAD)
 
 

@@ -117,6 +117,22 @@ def materialise(lines: list[bytes]) -> set:
             for t in ox.parse(joined(lines), format=ox.RdfFormat.N_TRIPLES)}
 
 
+def line_at(data, key: bytes) -> int:
+    """The offset in data (sorted N-Triples lines, each ended by a line break: bytes or an mmap) of the first line
+    not less than key: for a subject, where its lines start or would. Bisection over offsets: each step looks at
+    the line holding the middle offset."""
+    low, high = 0, len(data)  # line starts; the lines before low are less than key, those from high are not
+    while low < high:
+        middle = (low + high) // 2
+        start = data.rfind(b"\n", low, middle) + 1 or low
+        end = data.find(b"\n", start) + 1
+        if data[start:end - 1] < key:
+            low = end
+        else:
+            high = start
+    return low
+
+
 class Joined(Mapping):
     """Named graph -> its joined lines, each given as bytes or as a function that reads them (a kept document's
     lines are read from the cache only when asked for: documents.KeptDocument); size() is a graph's, without

@@ -21,7 +21,7 @@ from itertools import compress
 from operator import eq, ne
 from pathlib import Path
 
-from . import caching
+from . import caching, ntriples
 
 
 def merged(parts) -> tuple[list[bytes], list[bytes]]:
@@ -49,18 +49,7 @@ class Inconsistent(Exception):
     """The changes do not fit the union (a graph's old lines are not those it counted): make it afresh."""
 
 
-def line_at(data: bytes, key: bytes) -> int:
-    """The offset in data (sorted lines, each ended by a line break) of the first line not less than key."""
-    low, high = 0, len(data)  # line starts; the lines before low are less than key, those from high are not
-    while low < high:
-        middle = (low + high) // 2
-        start = data.rfind(b"\n", low, middle) + 1 or low
-        end = data.find(b"\n", start) + 1
-        if data[start:end - 1] < key:
-            low = end
-        else:
-            high = start
-    return low
+line_at = ntriples.line_at
 
 
 def holds(data: bytes, line: bytes) -> bool:
@@ -213,12 +202,7 @@ class Union:
 
 
 # what a kept union's file is checked by: its size, modification time and inode as the build saved it
-def _signature(path: Path) -> tuple | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+_signature = caching.signature
 
 
 def save(folder: Path, name: str, union: Union, extra: object = None, linked: Path | None = None) -> None:

@@ -25,6 +25,7 @@ from . import caching, describing, jsonld
 from .ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
 from .ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
 from .ntriples import count_lines as _count_lines, iris as ntriples_iris, split as _split_lines, terms as _terms_of
+from .ntriples import line_at as _line_at
 from .vocab import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
@@ -885,22 +886,6 @@ class KeptRuns:
     def bodies_by_key(self, code: bytes, settings: bytes) -> dict[bytes, bytes]:
         """Each kept run's body by its key, if they were made by this code under these settings (else none)."""
         return dict(zip(self.keys, self.bodies)) if (self.code, self.settings) == (code, settings) else {}
-
-
-def _line_at(data, key: bytes) -> int:
-    """The offset in data (sorted N-Triples lines, each ended by a line break: bytes or an mmap) of the first line
-    not less than key: for a subject, where its lines start or would. Bisection over offsets: each step looks at
-    the line holding the middle offset."""
-    low, high = 0, len(data)  # line starts; the lines before low are less than key, those from high are not
-    while low < high:
-        middle = (low + high) // 2
-        start = data.rfind(b"\n", low, middle) + 1 or low
-        end = data.find(b"\n", start) + 1
-        if data[start:end - 1] < key:
-            low = end
-        else:
-            high = start
-    return low
 
 
 def _closes(run: bytes) -> bool:
