@@ -251,3 +251,79 @@ def test_a_merge_is_not_brought_up_to_date_from_other_versions_of_the_documents_
     same = documents.Document(b"<a> <p> <b> .\n<x> <p> <y> .\n", b"", None, {}, "d1")
     merged = build._merge_updated(kept, now, {"a": same}, ["a"], [], [])
     assert merged is not None and merged.asserted.holders == {}
+
+
+def _snapshot(folder) -> dict:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file()}
+
+
+def test_a_rebuild_into_out_links_reads_little_and_leaves_out_as_it_was_when_the_cache_cannot_be_saved(
+        tmp_path, monkeypatch):
+    """Builds written into out/ (as the command does): the kept union's lines are a hard link to out/ysv.nt; a
+    rebuild after an edit reads the lines of few kept documents (not every one); a build that cannot save its
+    cache fails with out/ as it was and no folder left beside it; and a cache that lost its merge (a build
+    killed while saving it) checks the whole graph and merges afresh, publishing the same files."""
+    from ysv_graph import documents
+
+    corpus, cache, out = tmp_path / "corpus", tmp_path / "cache", tmp_path / "out"
+    corpus_module().generate(2, corpus, seed=0)
+
+    def run(**kw):
+        return build.run(corpus, out, Base(), jobs=0, cache=cache, **kw)
+
+    def scratch() -> dict:
+        target = tmp_path / "scratch"
+        shutil.rmtree(target, ignore_errors=True)
+        build.run(corpus, target, Base(), jobs=0)
+        return _snapshot(target)
+
+    run()
+    assert (cache / "union" / "asserted.nt").stat().st_ino == (out / "ysv.nt").stat().st_ino
+    findings = corpus / "synthetic-report-0001" / "findings.yaml"
+    text = findings.read_text(encoding="utf-8")
+    position = text.index("statement:") + len("statement:")
+    findings.write_text(text[:position] + " Edited." + text[position:], encoding="utf-8")
+    reads = []
+    original = documents.KeptDocument._read
+    monkeypatch.setattr(documents.KeptDocument, "_read",
+                        lambda self: reads.append(self._path.name) or original(self))
+    edited = run()
+    sources = len([folder for folder in corpus.iterdir() if folder.is_dir()])
+    assert edited.counts[MERGED_AFRESH] == 0
+    assert 0 < len(set(reads)) < sources / 2  # those ysv.nq's remade chunk holds, and the recheck's: not all
+    assert _snapshot(out) == scratch()
+    assert (cache / "union" / "asserted.nt").stat().st_ino == (out / "ysv.nt").stat().st_ino
+    # the cache cannot be saved (the disk is full, say): the build fails, out/ is as it was
+    before = _snapshot(out)
+    findings.write_text(text, encoding="utf-8")
+
+    def full(*args, **kw):
+        raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(union, "save_merged", full)
+    with pytest.raises(OSError):
+        run()
+    monkeypatch.undo()
+    assert _snapshot(out) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "corpus", "out", "scratch"]
+    # next time it builds: the recheck state was saved (the data had conformed), the merge was not, so it is made
+    # afresh; nothing changed since the graphs last found to conform, so nothing is checked
+    again = run()
+    assert again.counts[MERGED_AFRESH] == 1 and again.counts["nodes rechecked (-1: the whole graph)"] == 0
+    assert _snapshot(out) == scratch()
+    # a merge lost (a build killed after it saved the recheck state): the same
+    union.forget_merged(cache)
+    findings.write_text(text[:position] + " Edited again." + text[position:], encoding="utf-8")
+    lost = run()
+    assert lost.counts[MERGED_AFRESH] == 1 and lost.counts["nodes rechecked (-1: the whole graph)"] == -1
+    assert _snapshot(out) == scratch()
+    assert run().counts[MERGED_AFRESH] == 0
+
+
+def test_a_kept_union_that_counts_a_line_it_does_not_hold_is_refused_at_once():
+    """A damaged kept union (its counts name a line its lines lack) is found when it is updated, so the build
+    merges afresh, rather than when its lines are put together later."""
+    kept = union.Union(b"<a> <p> <b> .\n", {"g": "d"}, {b"<z> <p> <z> .": 2})
+    with pytest.raises(union.Inconsistent):
+        kept.updated({"g": ([b"<z> <p> <z> ."], "e", []), "h": ([b"<z> <p> <z> ."], None, [])})

@@ -489,25 +489,26 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             raise ValidationFailed(result)
 
         stage("write")
-        files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
-        old = None
-        if write and out_dir is not None:
-            old = writing.write_atomically(Path(out_dir), files, staging, remove_old=False)
-            staging = None  # it is out/ now
-        # the old out/ is deleted while the cache keeps what the next build's recheck starts from, and its merge
-        # (ysv.nt's lines: a link to out/'s)
+
+        def save_cache() -> None:  # what the next build's recheck starts from, and its merge
+            if cache is None:
+                return
+            rechecking.save_state(cache, rechecking.State(  # the metadata's lines: in the merge, if there is one
+                recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
+                {str(metadata): metadata_lines} if merge is None else {}))
+            if merge is not None:  # ysv.nt's lines: a link to the file written (out/'s once swapped in)
+                union.save_merged(cache, merge, staging / "ysv.nt" if staging is not None else None)
+            else:
+                union.forget_merged(cache)
+
+        # the cache is saved while the catalogue and manifest are made, and before out/ is swapped: a build that
+        # cannot save it fails with out/ as it was
         with ThreadPoolExecutor(max_workers=1) as pool:
-            removed = pool.submit(shutil.rmtree, old, True) if old is not None else None
-            if cache is not None:  # the metadata's lines: in the merge, when there is one (read back from it)
-                rechecking.save_state(cache, rechecking.State(
-                    recheck_key, digests, {str(name): source_id for source_id, name in graph_of.items()},
-                    {str(metadata): metadata_lines} if merge is None else {}))
-                if merge is not None:
-                    union.save_merged(cache, merge, Path(out_dir) / "ysv.nt" if write and out_dir is not None else None)
-                else:
-                    union.forget_merged(cache)
-            if removed is not None:
-                removed.result()
+            saved = pool.submit(save_cache)
+            files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
+            saved.result()
+        if write and out_dir is not None:
+            writing.write_atomically(Path(out_dir), files, staging)
     except BaseException:  # out/ is left as it was
         if staging is not None:
             for helper in helpers:  # stopped first: none may still be writing into the folder

@@ -186,6 +186,8 @@ class Union:
             if before == 0 and after > 0:
                 added.append(line)
             elif before > 0 and after == 0:
+                if line not in self.added and not holds(self.base, line):  # counted, but not in the lines
+                    raise Inconsistent(f"a line counted by {before} graphs is not in the union: {line[:80]!r}")
                 removed.append(line)
         added.sort()
         removed.sort()

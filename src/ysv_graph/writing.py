@@ -302,21 +302,18 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
     into = str(staging) if staging is not None else None  # where the helpers write their files
     # each graph's part of ysv.nq: its N-Triples with the graph's name put in, graph after graph, in chunks kept
     # with their gzip under their graphs' digests (QuadChunks), so a rebuild makes only the changed graphs' chunks
-    # and a helper (helpers[2]) reads the others and puts the file together: first, as it takes longest
+    # and a helper (helpers[2]) reads the others and puts the file together: sent first, as it takes longest. A
+    # build that makes many chunks makes them here, once the other helpers have their jobs.
     quads = QuadChunks(cache)
     plan = (outputs.digests or {}, outputs.joined or {}, outputs.lines)
     chunks = quads.plan(names, *plan)
     made_quads = quads.made
     n_quads = None
+    spilled: dict = {}
     if helpers[2] is not None and made_quads <= HELPER_CHUNKS:
         spilled = quads.spill(chunks, Path(scratch))
         n_quads = helpers[2].submit(_n_quads_file, cache, chunks, str(Path(into or scratch) / "ysv.nq"),
                                     into is not None)
-    else:
-        spilled = {}
-        chunks = quads.assembled(chunks, names, *plan)
-        made_quads = quads.made
-        files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
     lap("N-Quads")
     want_draft = drafts is not None and cache is not None and outputs.metadata_graph is not None
     draft = None
@@ -347,6 +344,11 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
                if helpers[0] is not None else None)
     turtle_ = (helpers[1].submit(_turtle, nt_path, turtle_prefixes, cache, changes, into)
                if helpers[1] is not None else None)
+    if n_quads is None:
+        chunks = quads.assembled(chunks, names, *plan)
+        made_quads = quads.made
+        files["ysv.nq"] = b"".join(chunk[1] for chunk in chunks)
+        lap("N-Quads")
     # bulk-loader dumps, compressed in threads (zlib lets go of the GIL); gzip with no name and mtime 0, so the
     # bytes are reproducible; level 6: a third of level 9's time, 6% larger
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -1277,12 +1279,10 @@ def _json(value) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
 
 
-def write_atomically(out_dir: Path, files: dict, staging: Path | None = None, remove_old: bool = True
-                     ) -> Path | None:
+def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) -> None:
     """Write files into a fresh folder, then swap it for out_dir. On any failure out_dir is left as it was.
     staging: the fresh folder (staging_folder), if the build made it earlier and helpers wrote some files there
-    (Written); by default one is made here. remove_old=False: the folder that was out_dir is returned, set aside
-    beside it, for the caller to delete (the build does so while it saves its cache)."""
+    (Written); by default one is made here."""
     out_dir = Path(out_dir).resolve()
     staging = Path(staging) if staging is not None else staging_folder(out_dir)
     try:
@@ -1306,10 +1306,8 @@ def write_atomically(out_dir: Path, files: dict, staging: Path | None = None, re
             if old is not None:
                 old.rename(out_dir)
             raise
-        if old is not None and remove_old:
+        if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-            old = None
-        return old
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
