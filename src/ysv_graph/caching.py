@@ -24,9 +24,13 @@ _AHEAD: dict[str, tuple] = {}
 def signature(path: Path) -> tuple | None:
     """What a file is known by between builds: its size, modification time and inode (None if there is none)."""
     try:
-        stat = os.stat(path)
+        return signature_of(os.stat(path))
     except OSError:
         return None
+
+
+def signature_of(stat: os.stat_result) -> tuple:
+    """signature() from a file's stat (os.stat, os.fstat)."""
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 

@@ -50,8 +50,7 @@ class KeptDocument:
     def _read(self) -> tuple[bytes, bytes]:
         if self._lines is None:
             with open(self._path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                if (stat.st_size, stat.st_mtime_ns, stat.st_ino) != self._signature:
+                if caching.signature_of(os.fstat(handle.fileno())) != self._signature:
                     raise ChangedDuringBuild(f"{self._path} changed while the build was using it")
                 handle.seek(self._offset)
                 data = handle.read(self._sizes[0] + self._sizes[1])
@@ -102,7 +101,7 @@ class DocumentCache:
                 and isinstance(head[3], tuple) and len(head[3]) == 2 and all(isinstance(n, int) for n in head[3])
                 and stat.st_size == offset + sum(head[3])):
             return None
-        return head[1], KeptDocument(head[2], path, offset, head[3], (stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        return head[1], KeptDocument(head[2], path, offset, head[3], caching.signature_of(stat))
 
     def get(self, source_id: str, parse_key: str) -> KeptDocument | None:
         """What was kept for this document, if it was made from the same files under the same settings."""

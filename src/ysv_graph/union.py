@@ -42,7 +42,7 @@ def merged(parts) -> tuple[list[bytes], list[bytes]]:
 
 
 def _digest(lines: list[bytes]) -> str:
-    return hashlib.sha256(b"\n".join([*lines, b""]) if lines else b"").hexdigest()
+    return hashlib.sha256(ntriples.joined(lines)).hexdigest()  # as rechecking.digest
 
 
 class Inconsistent(Exception):
@@ -130,7 +130,7 @@ class Union:
         holders: dict[bytes, int] = {}
         for line in repeats:
             holders[line] = holders.get(line, 1) + 1
-        return cls(b"\n".join([*distinct, b""]) if distinct else b"", members, holders, distinct, len(distinct))
+        return cls(ntriples.joined(distinct), members, holders, distinct, len(distinct))
 
     def count(self, line: bytes) -> int:
         """How many of the graphs hold the line."""
@@ -150,7 +150,7 @@ class Union:
 
     def lines(self) -> list[bytes]:
         if self.split is None:
-            self.split = self.data.split(b"\n")[:-1]
+            self.split = ntriples.split(self.data)
         return self.split
 
     def updated(self, changes: dict[str, tuple]) -> tuple["Union", list[bytes], list[bytes]]:
@@ -203,8 +203,6 @@ class Union:
                      (self.removed - now_added) | (now_removed - self.added)), added, removed
 
 
-# what a kept union's file is checked by: its size, modification time and inode as the build saved it
-_signature = caching.signature
 
 
 def save(folder: Path, name: str, union: Union, extra: object = None, linked: Path | None = None) -> None:
@@ -214,7 +212,7 @@ def save(folder: Path, name: str, union: Union, extra: object = None, linked: Pa
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path, temporary = folder / f"{name}.nt", folder / f".{name}.nt.tmp"
-    if union.kept is None or union.kept != _signature(path):  # else the file holds these lines already
+    if union.kept is None or union.kept != caching.signature(path):  # else the file holds these lines already
         (folder / f"{name}.pickle").unlink(missing_ok=True)  # no description of lines that are being replaced
         temporary.unlink(missing_ok=True)
         try:
@@ -224,7 +222,7 @@ def save(folder: Path, name: str, union: Union, extra: object = None, linked: Pa
         except OSError:
             temporary.write_bytes(union.data)
         temporary.replace(path)
-    caching.write(folder / f"{name}.pickle", (_signature(path), union.members, union.holders, extra, len(union)))
+    caching.write(folder / f"{name}.pickle", (caching.signature(path), union.members, union.holders, extra, len(union)))
 
 
 def read(folder: Path, name: str) -> tuple[Union, object] | None:
@@ -235,7 +233,7 @@ def read(folder: Path, name: str) -> tuple[Union, object] | None:
             and isinstance(kept[4], int)):
         return None
     path = folder / f"{name}.nt"
-    if kept[0] is None or kept[0] != _signature(path):
+    if kept[0] is None or kept[0] != caching.signature(path):
         return None
     try:
         data = path.read_bytes()
@@ -368,7 +366,7 @@ def save_merged(cache: Path | None, merged_: Merged, linked: Path | None = None)
     folder = Path(cache) / "union"
     pairing = _pairing(merged_)
     save(folder, "asserted", merged_.asserted, pairing, linked)
-    joined = [b"\n".join([*lines, b""]) for lines in (merged_.metadata, merged_.mapped, merged_.entailed_metadata)]
+    joined = [ntriples.joined(lines) for lines in (merged_.metadata, merged_.mapped, merged_.entailed_metadata)]
     save(folder, "entailed", merged_.entailed, (pairing, *joined, merged_.overlap))
 
 
@@ -384,7 +382,7 @@ def read_merged(cache: Path | None) -> Merged | None:
     if not (all(isinstance(data, bytes) for data in (metadata, mapped, entailed_metadata))
             and isinstance(overlap, set)):
         return None
-    metadata, mapped, entailed_metadata = (data.split(b"\n")[:-1] for data in (metadata, mapped, entailed_metadata))
+    metadata, mapped, entailed_metadata = (ntriples.split(data) for data in (metadata, mapped, entailed_metadata))
     found = Merged(asserted[0], entailed[0], metadata, mapped, entailed_metadata, overlap)
     if asserted[1] != pairing or _pairing(found) != pairing or META not in found.asserted.members:
         return None
