@@ -50,8 +50,8 @@ def _one_run(data: Path, folder: str | None, walls: list, rss: list) -> None:
 
 
 def stages(runs: int, data: Path) -> tuple[dict[str, list[float]], dict[str, float]]:
-    from ysv_graph import build
-    from ysv_graph.vocab import Base
+    from ysv_graph.incremental import build
+    from ysv_graph.rdf.terms import Base
 
     times: dict[str, list[float]] = {}
     for _ in range(runs):

@@ -699,8 +699,8 @@ _STAGE_SCRIPT = r"""
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from ysv_graph import build
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.rdf.terms import Base
 start = time.perf_counter()
 cache = Path(sys.argv[5]) if sys.argv[5] != "-" else None
 result = build.run(Path(sys.argv[1]), Path(sys.argv[2]), Base(), jobs=int(sys.argv[4]), cache=cache,
@@ -797,9 +797,10 @@ def _baselines(out: Path, budget: float, previous: dict | None) -> dict:
     import pyoxigraph as ox
     import rdflib
 
-    from ysv_graph import build as ysv_build
-    from ysv_graph import reasoning, validation
-    from ysv_graph.vocab import Base
+    from ysv_graph.incremental import build as ysv_build
+    from ysv_graph.pipeline import reasoning
+    from ysv_graph.pipeline import validation
+    from ysv_graph.rdf.terms import Base
 
     nq = out / "ysv.nq"
     result: dict = {}
@@ -860,9 +861,11 @@ def bench(sizes: list[int], jobs: int, budget: float, seed: int = 0, site: bool 
     import shutil
     import tempfile
 
-    from ysv_graph import build as ysv_build
-    from ysv_graph import loading, mapping, reasoning
-    from ysv_graph.vocab import Base
+    from ysv_graph.incremental import build as ysv_build
+    from ysv_graph.pipeline import load as loading
+    from ysv_graph.pipeline import mapping
+    from ysv_graph.pipeline import reasoning
+    from ysv_graph.rdf.terms import Base
 
     previous = None
     machine_loop_s = _machine_loop()

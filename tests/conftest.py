@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph import build
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.rdf.terms import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -38,7 +38,7 @@ def built():
 def built_out(tmp_path_factory, built):
     """The real data built into a temporary out/ folder."""
     out = tmp_path_factory.mktemp("built") / "out"
-    from ysv_graph import writing
+    from ysv_graph.pipeline import writing
     writing.write_atomically(out, built.files)
     return out
 
@@ -60,7 +60,7 @@ def live_server(built_out):
 
     import uvicorn
 
-    from ysv_graph.server import create_app
+    from ysv_graph.serve.app import create_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -110,7 +110,7 @@ def test_dataset_yaml_mistakes(data_copy, tmp_path, capsys):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_broken_shapes_are_an_error_not_a_crash(tmp_path, monkeypatch, capsys, jobs):
-    from ysv_graph import validation
+    from ysv_graph.pipeline import validation
 
     shapes = tmp_path / "shapes"
     shapes.mkdir()
@@ -137,7 +137,7 @@ def test_the_folders_a_killed_build_left_beside_out_are_removed_by_the_next(tmp_
     whose process is gone (named with its id), and leaves alone those of a running process and other names."""
     import os
 
-    from ysv_graph import writing
+    from ysv_graph.pipeline import writing
 
     out = tmp_path / "out"
     gone = 4194305  # above the largest process id Linux gives (2**22)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph import writing
+from ysv_graph.pipeline import writing
 from ysv_graph.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

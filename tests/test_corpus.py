@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph import build, documents
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.incremental import documents
+from ysv_graph.rdf.terms import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -189,7 +190,7 @@ def _loaded(curated) -> str:
 LOAD_BOTH_WAYS = """
 import json, sys, threading
 from pathlib import Path
-from ysv_graph import loading
+from ysv_graph.pipeline import load as loading
 
 """ + inspect.getsource(_loaded) + """
 assert threading.active_count() == 1  # else load() would not fork, and this would compare one process twice
@@ -239,7 +240,7 @@ def test_parsing_in_parallel_loads_exactly_what_one_process_loads(corpora, tmp_p
 
 
 def _load_or_errors(data: Path, cache: Path | None) -> str:
-    from ysv_graph import loading
+    from ysv_graph.pipeline import load as loading
     try:
         return _loaded(loading.load(data, 0, cache))
     except loading.DataErrors as exc:
@@ -253,7 +254,7 @@ def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corp
     import shutil
     import time
 
-    from ysv_graph import loading
+    from ysv_graph.pipeline import load as loading
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     shutil.copytree(corpora[1], data)
@@ -294,7 +295,7 @@ def test_yaml_files_are_listed_as_rglob_lists_them(tmp_path):
     hidden folders, names that sort differently as strings and as paths, no *.yml, no symlinked folders."""
     import os
 
-    from ysv_graph import loading
+    from ysv_graph.pipeline import load as loading
 
     for name in ("dataset.yaml", "a/source.yaml", "a/x.yml", "a-b/source.yaml", "a/b/deep.yaml", "a.b/c.yaml",
                  ".hidden/source.yaml", "a/.dot.yaml", "z/notes.txt", "A/upper.yaml"):
@@ -316,7 +317,7 @@ def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kind
     folder. Whatever is checked, the outcome is what a load without the cache gives."""
     import shutil
 
-    from ysv_graph import loading
+    from ysv_graph.pipeline import load as loading
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     shutil.copytree(corpora[1], data)
@@ -362,7 +363,7 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
     exactly what parsing gives, records, checksums and errors alike, whatever was changed, moved or damaged."""
     import shutil
 
-    from ysv_graph import loading
+    from ysv_graph.pipeline import load as loading
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     shutil.copytree(corpora[3], data)
@@ -422,7 +423,8 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     again, and the result is again exactly that of the whole."""
     import pyoxigraph as ox
 
-    from ysv_graph import jsonld, writing
+    from ysv_graph.rdf import jsonld
+    from ysv_graph.pipeline import writing
 
     base = Base()
     ttl_prefixes, json_prefixes = base.prefixes(per_kind=True), base.prefixes()
@@ -484,7 +486,7 @@ def test_runs_end_where_their_subjects_say():
     subjects alone, so adding a subject changes only the run it falls in."""
     import zlib
 
-    from ysv_graph import writing
+    from ysv_graph.pipeline import writing
 
     subjects = [f"<https://example.org/s/{i:05d}>".encode() for i in range(2000)]
     lines = [s + b" <https://example.org/p> \"%d\" ." % k for s in subjects for k in range(3)]
@@ -507,7 +509,7 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
     import random
     import zlib
 
-    from ysv_graph import writing
+    from ysv_graph.pipeline import writing
 
     def line_by_line(lines: list[bytes], every: int) -> list[bytes]:  # the code before bisection, for reference
         runs, start, subject = [], 0, None

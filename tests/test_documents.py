@@ -9,8 +9,15 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
-from ysv_graph import build, describing, documents, loading, mapping, ntriples, reasoning, writing
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import describing
+from ysv_graph.incremental import documents
+from ysv_graph.pipeline import load as loading
+from ysv_graph.pipeline import mapping
+from ysv_graph.rdf import ntriples
+from ysv_graph.pipeline import reasoning
+from ysv_graph.pipeline import writing
+from ysv_graph.rdf.terms import Base
 
 from conftest import DATA
 
@@ -367,7 +374,7 @@ def test_merged_lines_are_the_sorted_distinct_lines_and_the_repeats():
 def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(tmp_path):
     """caching.read_ahead (a rebuild's helpers read their cache files while the main process loads): read() takes
     the value read ahead, once, and not if the file changed since; a missing or damaged file is not read ahead."""
-    from ysv_graph import caching
+    from ysv_graph.incremental import caching
 
     path, damaged = tmp_path / "kept.pickle", tmp_path / "damaged.pickle"
     caching.write(path, ["kept"])
@@ -383,7 +390,7 @@ def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(
 
 
 _WARM_SCRIPT = r"""
-from ysv_graph import writing
+from ysv_graph.pipeline import writing
 helper = writing.Helper()
 helper.warm(print, "warmed")
 helper.warm(int, "not a number")  # fails in the helper: no answer, and the helper goes on
@@ -571,8 +578,9 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
 _PARALLEL_SCRIPT = r"""
 import hashlib, json, sys
 from pathlib import Path
-from ysv_graph import build, writing
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import writing
+from ysv_graph.rdf.terms import Base
 data, cache, parallel = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "parallel"
 if parallel:
     build.PARALLEL_DOCUMENTS = 1
@@ -588,8 +596,9 @@ print(json.dumps({"files": {name: hashlib.sha256(data).hexdigest() for name, dat
 _WRITTEN_SCRIPT = r"""
 import json, sys
 from pathlib import Path
-from ysv_graph import build, writing
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import writing
+from ysv_graph.rdf.terms import Base
 data, out, cache = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 try:
     result = build.run(data, out, Base(), jobs=2, cache=cache)
@@ -683,7 +692,8 @@ def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_
 
 HELPER_CHECK = """
 import os
-from ysv_graph import build, writing
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import writing
 
 assert os.nice(0) < 19  # else no helper could be made nicer than this process
 plain, yielding = writing.Helper.start(), writing.Helper.start()

@@ -4,8 +4,9 @@ from __future__ import annotations
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from ysv_graph import build, validation
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import validation
+from ysv_graph.rdf.terms import Base
 
 YSV = "https://w3id.org/ysv/def/"
 

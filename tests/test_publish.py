@@ -27,9 +27,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from ysv_graph import querying, remote
+from ysv_graph.serve import querying
+from ysv_graph.publish import remote
 from ysv_graph.cli import main
-from ysv_graph.store_client import StoreClient
+from ysv_graph.publish.store_client import StoreClient
 
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
 QUERY_NAMES = [path.stem for path in querying.shipped_queries()]
@@ -530,7 +531,7 @@ def test_bad_input_is_refused_before_sending(stub, tmp_path, capsys):
 
 
 def test_query_endpoint_is_derived_for_known_stores():
-    from ysv_graph.store_client import ConfigError, derive_query_endpoint
+    from ysv_graph.publish.store_client import ConfigError, derive_query_endpoint
     assert derive_query_endpoint("http://h:7878/store") == "http://h:7878/query"
     assert derive_query_endpoint("http://h:3030/ds/data") == "http://h:3030/ds/query"
     assert derive_query_endpoint("http://h:7200/repositories/ysv/rdf-graphs/service") == \

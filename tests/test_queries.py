@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ysv_graph import querying
+from ysv_graph.serve import querying
 from ysv_graph.cli import main
 
 QUERY_NAMES = [path.stem for path in querying.shipped_queries()]

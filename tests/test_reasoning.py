@@ -5,8 +5,9 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from ysv_graph import build, reasoning
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.pipeline import reasoning
+from ysv_graph.rdf.terms import Base
 
 from conftest import corpus_module
 
@@ -101,7 +102,8 @@ def test_entailments_that_queries_rely_on(built):
 def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
     from pathlib import Path
 
-    from ysv_graph import loading, mapping
+    from ysv_graph.pipeline import load as loading
+    from ysv_graph.pipeline import mapping
 
     corpus = tmp_path / f"corpus-{reports}"
     corpus_module().generate(reports, corpus, seed=0)

@@ -11,8 +11,11 @@ import pytest
 from rdflib import URIRef
 from rdflib.namespace import RDF
 
-from ysv_graph import build, ntriples, rechecking, validation
-from ysv_graph.vocab import SH, Base
+from ysv_graph.incremental import build
+from ysv_graph.rdf import ntriples
+from ysv_graph.incremental import rechecking
+from ysv_graph.pipeline import validation
+from ysv_graph.rdf.terms import SH, Base
 
 RECHECKED = "nodes rechecked (-1: the whole graph)"
 KEPT_RUNS = "Turtle runs kept as they were (not cut again)"

@@ -8,7 +8,7 @@ import pytest
 from pyld import jsonld
 from rdflib import Dataset, Graph
 
-from ysv_graph.writing import to_ox
+from ysv_graph.pipeline.writing import to_ox
 
 
 def _ox_triples(graph: Graph) -> set:
@@ -107,9 +107,9 @@ def _unordered(value):
 def test_our_compaction_is_what_pyld_compaction_gives(built):
     """The build compacts JSON-LD directly (pyld takes ~10x longer); pyld's own compaction with the same context
     must give the same document, up to the order of keys and array items."""
-    from ysv_graph import jsonld as ysv_jsonld
-    from ysv_graph.writing import _used_prefixes
-    from ysv_graph.vocab import Base
+    from ysv_graph.rdf import jsonld as ysv_jsonld
+    from ysv_graph.pipeline.writing import _used_prefixes
+    from ysv_graph.rdf.terms import Base
 
     ntriples = ysv_jsonld.sorted_ntriples(built.asserted)
     context = ysv_jsonld.build_context(ysv_jsonld.read(ntriples), _used_prefixes(built.asserted, Base().prefixes()))
@@ -127,7 +127,7 @@ def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
     from rdflib import Literal, URIRef
     from rdflib.namespace import XSD
 
-    from ysv_graph import writing
+    from ysv_graph.pipeline import writing
 
     awkward = ['a"b', "back\\slash", "new\nline", "cr\rx", "tab\tx", "bell\x07x", "nul\x00x", "é ☃ 𝄞", "\u2028",
                "del\x7f", ""]
@@ -145,7 +145,7 @@ def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
 def test_our_json_writer_writes_what_json_dumps_writes():
     """jsonld._indented stands in for json.dumps(indent=2, ensure_ascii=False) (its pure-Python encoder is slow);
     for every kind of value, including ones compact_nodes does not make today."""
-    from ysv_graph import jsonld as ysv_jsonld
+    from ysv_graph.rdf import jsonld as ysv_jsonld
 
     values = [{}, [], "", {"a": []}, {"a": {}}, {"a": [1, True, None, 2.5, "x\"\u2028\n\\"]}, ["é", {"b": "c"}],
               {"id": "x", "type": ["A", "B"], "p": {"@value": "1", "type": "xsd:date"}}, [[["deep"]]], 7]
@@ -159,7 +159,7 @@ def test_namespaces_used_are_those_that_begin_an_iri():
     """writing._namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
     definition on awkward cases: a namespace that is itself an IRI, namespaces that begin one another, one
     that sorts between IRIs without beginning any, and one past them all."""
-    from ysv_graph.writing import _namespaces_used
+    from ysv_graph.pipeline.writing import _namespaces_used
 
     iris = {"http://a.example/ns#", "http://a.example/ns#x", "http://a.example/other/y", "http://b.example/z"}
     prefixes = {"ns": "http://a.example/ns#", "a": "http://a.example/", "o": "http://a.example/other/",

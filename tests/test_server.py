@@ -13,9 +13,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from ysv_graph import querying
-from ysv_graph.repository import Repository
-from ysv_graph.server import create_app
+from ysv_graph.serve import querying
+from ysv_graph.serve.repository import Repository
+from ysv_graph.serve.app import create_app
 
 BASE = "https://w3id.org/ysv/"
 CLEVELAND = "vru/vru-cleveland"

@@ -16,8 +16,10 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from ysv_graph import ntriples, rechecking, validation
-from ysv_graph.vocab import SH, Base
+from ysv_graph.rdf import ntriples
+from ysv_graph.incremental import rechecking
+from ysv_graph.pipeline import validation
+from ysv_graph.rdf.terms import SH, Base
 
 SHAPES_NS = "https://w3id.org/ysv/def/shapes/"
 YSV = "https://w3id.org/ysv/def/"
@@ -446,7 +448,7 @@ def test_the_screen_passes_conforming_batches_and_hands_broken_ones_to_pyshacl(b
 def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, shapes):
     """A batch holds only the rdf:type triples of the nodes it points to, so those nodes break minCounts in it;
     they are validated in their own batch, and must not send this one to pyshacl."""
-    from ysv_graph.writing import Converter, ntriples
+    from ysv_graph.pipeline.writing import Converter, ntriples
 
     document_shapes = validation.document_shapes(shapes)
     batch = validation.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
@@ -487,7 +489,7 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
 
     script = (
         "from ysv_graph import validation\n"
-        "from ysv_graph.vocab import Base\n"
+        "from ysv_graph.rdf.terms import Base\n"
         "from rdflib import URIRef, Literal\n"
         "from rdflib.namespace import RDF, RDFS\n"
         "shapes = validation.load_shapes(Base())\n"
@@ -509,7 +511,7 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
     """screen_and_check keeps the graph-wide rules' result and the screen's answer together, under a hash of
     the N-Triples and the shapes: the same graph again is not checked again and gets the same answers, failing
     ones included; another graph is checked afresh."""
-    from ysv_graph.writing import Converter, ntriples
+    from ysv_graph.pipeline.writing import Converter, ntriples
 
     data = ntriples(built.asserted, Converter())
     # a subject with no dct:source breaks a graph-wide rule

@@ -11,8 +11,8 @@ import zlib
 
 import pytest
 
-from ysv_graph import writing
-from ysv_graph.vocab import Base
+from ysv_graph.pipeline import writing
+from ysv_graph.rdf.terms import Base
 
 BASE = Base()
 TURTLE_PREFIXES = BASE.prefixes(per_kind=True)

@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from ysv_graph import build, union
-from ysv_graph.vocab import Base
+from ysv_graph.incremental import build
+from ysv_graph.incremental import union
+from ysv_graph.rdf.terms import Base
 
 from conftest import corpus_module
 
@@ -240,7 +241,7 @@ def test_a_merge_is_not_brought_up_to_date_from_other_versions_of_the_documents_
     """A build that failed after making a document keeps it, so the document kept is not the version the merge
     counted: lines that version lacks would stay counted for ever (nothing raises: the counts only drift). The
     build then merges afresh."""
-    from ysv_graph import documents
+    from ysv_graph.incremental import documents
 
     counted = {"a": ("d1", [b"<a> <p> <b> .", b"<x> <p> <y> ."], []), "b": ("d2", [b"<c> <p> <d> ."], [])}
     kept = union.Merged.afresh(counted, [], []).with_metadata([])
@@ -264,7 +265,7 @@ def test_a_rebuild_into_out_links_reads_little_and_leaves_out_as_it_was_when_the
     rebuild after an edit reads the lines of few kept documents (not every one); a build that cannot save its
     cache fails with out/ as it was and no folder left beside it; and a cache that lost its merge (a build
     killed while saving it) checks the whole graph and merges afresh, publishing the same files."""
-    from ysv_graph import documents
+    from ysv_graph.incremental import documents
 
     corpus, cache, out = tmp_path / "corpus", tmp_path / "cache", tmp_path / "out"
     corpus_module().generate(2, corpus, seed=0)

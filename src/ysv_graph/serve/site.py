@@ -10,7 +10,7 @@ import pyoxigraph as ox
 from . import querying
 from .pages import Linker, Pages, result_table
 from .repository import Repository
-from .vocab import Base
+from ..rdf.terms import Base
 
 
 def render_site(nquads: bytes, base: Base) -> dict[str, bytes]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SDO, VOID, XSD
 
-from . import __version__, ntriples
-from .loading import Curated
+from .. import __version__
+from ..rdf import ntriples
+from .load import Curated
 from .mapping import en
-from .vocab import ONS_GEO, Base
+from ..rdf.terms import ONS_GEO, Base
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")

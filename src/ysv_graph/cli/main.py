@@ -13,8 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .vocab import DEFAULT_BASE, Base
+from .. import __version__
+from ..rdf.terms import DEFAULT_BASE, Base
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
@@ -23,7 +23,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _build(args) -> int:
-    from . import build, loading, validation
+    from ..incremental import build
+    from ..pipeline import load as loading
+    from ..pipeline import validation
 
     try:
         base = Base(args.base)
@@ -65,7 +67,7 @@ def _build(args) -> int:
 def _validate(args) -> int:
     from rdflib import Graph
 
-    from . import validation
+    from ..pipeline import validation
 
     path = Path(args.file)
     if not path.is_file():
@@ -89,10 +91,10 @@ def _validate(args) -> int:
 
 
 def _query(args) -> int:
-    from . import querying
+    from ..serve import querying
 
     if args.endpoint:
-        from . import remote
+        from ..publish import remote
         return remote.query_cli(args)
     try:
         path = querying.resolve(args.query)
@@ -109,7 +111,7 @@ def _query(args) -> int:
 
 
 def _serve(args) -> int:
-    from . import server
+    from ..serve import app as server
 
     out_dir = Path(args.out)
     if not (out_dir / "ysv.nq").is_file():
@@ -122,13 +124,13 @@ def _serve(args) -> int:
 
 
 def _publish(args) -> int:
-    from . import remote
+    from ..publish import remote
 
     return remote.publish_cli(args)
 
 
 def _stats(args) -> int:
-    from . import querying
+    from ..serve import querying
 
     try:
         store = querying.open_store(Path(args.out))

@@ -21,7 +21,8 @@ from itertools import compress
 from operator import eq, ne
 from pathlib import Path
 
-from . import caching, ntriples
+from . import caching
+from ..rdf import ntriples
 
 
 def merged(parts) -> tuple[list[bytes], list[bytes]]:
@@ -353,7 +354,11 @@ class Merged:
 def _pairing(merged_: Merged) -> str:
     """What ties the two kept unions of one build together, and to this code: a hash of this module and of the
     asserted union's members."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    import sys
+
+    from .fingerprint import fingerprint
+
+    digest = hashlib.sha256(fingerprint(sys.modules[__name__]))
     digest.update("\n".join(f"{name} {value}" for name, value in sorted(merged_.asserted.members.items())).encode())
     return digest.hexdigest()
 

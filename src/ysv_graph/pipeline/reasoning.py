@@ -22,7 +22,7 @@ import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from . import caching
+from ..incremental import caching
 
 SUPPORTED_PREDICATES = {
     RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,

@@ -19,12 +19,21 @@ from typing import Callable
 
 from rdflib import Graph
 
-from . import caching, describing, documents, loading, mapping, ntriples, reasoning, rechecking, union, validation
-from . import writing
-from .vocab import Base
+from . import caching
+from ..pipeline import describing
+from . import documents
+from ..pipeline import load as loading
+from ..pipeline import mapping
+from ..rdf import ntriples
+from ..pipeline import reasoning
+from . import rechecking
+from . import union
+from ..pipeline import validation
+from ..pipeline import writing
+from ..rdf.terms import Base
+from ..settings import SETTINGS
 
-ROOT = Path(__file__).resolve().parents[2]
-ONTOLOGY_DIR = ROOT / "ontology"
+ONTOLOGY_DIR = SETTINGS.ontology_dir
 
 
 class ValidationFailed(Exception):
@@ -85,11 +94,12 @@ def _settings(base: Base, ontology_lines: list[bytes]) -> bytes:
     code of the stages that make them, the IRI base, the ontology, and the libraries' versions."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for module in ("build.py", "documents.py", "mapping.py", "vocab.py", "reasoning.py", "describing.py",
-                   "ntriples.py", "loading.py", "schema.py"):
-        digest.update((here / module).read_bytes())
+    import sys
+
+    from .. import pipeline, rdf
+    from .fingerprint import fingerprint
+
+    digest = hashlib.sha256(fingerprint(sys.modules[__name__], documents, pipeline, rdf))
     digest.update(base.iri.encode() + b"\0")
     for package in ("rdflib", "owlrl", "pyoxigraph"):
         digest.update(f"{package} {version(package)}\0".encode())
@@ -200,7 +210,9 @@ def _input_files(curated: loading.Curated, base: Base, converter: ntriples.Conve
 
     if cache is None:
         return describing.input_files(curated, base, converter.ntriples)
-    key = hashlib.sha256(Path(describing.__file__).read_bytes() + pickle.dumps(
+    from .fingerprint import fingerprint
+
+    key = hashlib.sha256(fingerprint(describing) + pickle.dumps(
         (base.iri, str(curated.dataset.get("version")), "input-files 2"))).hexdigest()
     folder = Path(cache) / "describe"
 

@@ -156,7 +156,7 @@ def compact_with_pyld(graph: Graph, context: dict) -> dict:
 
 def sorted_ntriples(triples) -> bytes:
     """rdflib triples as N-Triples, lines sorted: what from_ntriples reads (the build hands it out/ysv.nt)."""
-    from .writing import Converter
+    from ..pipeline.writing import Converter
 
     lines = ox.serialize(Converter().triples(triples), format=ox.RdfFormat.N_TRIPLES).splitlines()
     lines.sort()

@@ -29,7 +29,9 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from . import caching, ntriples, validation
+from . import caching
+from ..rdf import ntriples
+from ..pipeline import validation
 
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 
@@ -55,10 +57,12 @@ class Recheck:
 
 
 def state_key(shapes: Graph) -> str:
-    digest = hashlib.sha256(validation.shapes_digest(shapes).encode())
-    for module in ("rechecking.py", "validation.py", "screen.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
-    return digest.hexdigest()
+    import sys
+
+    from . import screen
+    from .fingerprint import fingerprint
+
+    return fingerprint(sys.modules[__name__], validation, screen, extra=validation.shapes_digest(shapes)).hex()
 
 
 def digest(lines: list[bytes]) -> str:

@@ -12,9 +12,10 @@ import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .repository import RDF_TYPE, Repository
-from .vocab import Base
+from ..rdf.terms import Base
+from ..settings import SETTINGS
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = SETTINGS.templates_dir
 
 
 @dataclass(frozen=True)

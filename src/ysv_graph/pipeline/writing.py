@@ -21,12 +21,14 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
-from . import caching, describing, jsonld
-from .ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
-from .ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
-from .ntriples import count_lines as _count_lines, iris as ntriples_iris, split as _split_lines, terms as _terms_of
-from .ntriples import line_at as _line_at
-from .vocab import Base
+from ..incremental import caching
+from . import describing
+from ..rdf import jsonld
+from ..rdf.ntriples import Converter, joined as _joined, quads as _quads, quads_of as _quads_of  # noqa: F401
+from ..rdf.ntriples import sorted_lines as _sorted_graph_lines, to_ox  # noqa: F401
+from ..rdf.ntriples import count_lines as _count_lines, iris as ntriples_iris, split as _split_lines, terms as _terms_of
+from ..rdf.ntriples import line_at as _line_at
+from ..rdf.terms import Base
 
 EXTRA_PREFIXES = {"spdx": str(describing.SPDX), "vcard": str(describing.VCARD)}
 
@@ -388,7 +390,7 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         counts["JSON-LD runs kept as they were (not cut again)"] = json_ld_reused
         counts["N-Quads chunks made (not cached)"] = made_quads
     if outputs.site:
-        from .site import render_site  # the HTML pages, for static hosting
+        from ..serve.site import render_site  # the HTML pages, for static hosting
 
         nquads = files["ysv.nq"]
         files.update(render_site(nquads.read(staging) if isinstance(nquads, Written) else nquads, outputs.base))
@@ -799,10 +801,13 @@ def _runs(lines: list[bytes], in_order: bool = True) -> list[bytes]:
 def _writers_digest() -> bytes:
     """What every run's Turtle or JSON-LD depends on besides the run: our writers' code and pyoxigraph's
     version (a cached run made by other code would not be what this code makes)."""
-    digest = hashlib.sha256(f"{ox.__version__}\0{zlib.ZLIB_RUNTIME_VERSION}\0".encode())
-    for module in ("writing.py", "jsonld.py", "ntriples.py"):
-        digest.update(Path(__file__).with_name(module).read_bytes())
-    return digest.digest()
+    import sys
+
+    from ..incremental.fingerprint import fingerprint
+    from ..rdf import jsonld, ntriples
+
+    return fingerprint(sys.modules[__name__], jsonld, ntriples,
+                       extra=f"{ox.__version__}\0{zlib.ZLIB_RUNTIME_VERSION}\0")
 
 
 def _key(*parts: bytes) -> bytes:

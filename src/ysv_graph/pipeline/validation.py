@@ -18,10 +18,11 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from . import caching
-from .vocab import SH, Base
+from ..incremental import caching
+from ..rdf.terms import SH, Base
+from ..settings import SETTINGS
 
-SHAPES_DIR = Path(__file__).resolve().parents[2] / "shapes"
+SHAPES_DIR = SETTINGS.shapes_dir
 
 
 @dataclass
@@ -223,7 +224,7 @@ class Screen:
         import subprocess
         import sys
 
-        from .screen import read_frame, write_frame
+        from ..incremental.screen import read_frame, write_frame
 
         if cls.version() == "no screen":
             return None
@@ -248,7 +249,7 @@ class Screen:
     def ask(self, ntriples: bytes | Path) -> bool:
         """Send the data (as focus_nodes) without waiting for the answer, which answer() then reads: the screen
         works in its own process meanwhile. False if it could not be sent."""
-        from .screen import FILE, write_frame
+        from ..incremental.screen import FILE, write_frame
 
         if self.process is None:
             return False
@@ -262,7 +263,7 @@ class Screen:
 
     def answer(self) -> list[str] | None:
         """The answer to the data last sent by ask()."""
-        from .screen import read_frame
+        from ..incremental.screen import read_frame
 
         if self.process is None:
             return None

@@ -23,12 +23,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import negotiation, querying
+from . import negotiation
+from . import querying
 from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
 from .repository import Repository
 from .sparql import QueryPool, QueryTimeout, looks_like_update
-from .vocab import Base
+from ..rdf.terms import Base
 
 DOWNLOAD_TYPES = {
     ".ttl": "text/turtle; charset=utf-8", ".nt": "application/n-triples", ".nq": "application/n-quads",

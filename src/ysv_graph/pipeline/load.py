@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from . import caching
+from ..incremental import caching
 from .schema import DATASET_FIELDS, KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
 
 # libyaml's parser when PyYAML was built with it (it keeps line marks too); the pure-Python one otherwise
@@ -500,9 +500,12 @@ class ParseCache:
 
 def _loader_digest(data_dir: Path) -> bytes:
     """What every folder's parse depends on besides the folder itself."""
-    digest = hashlib.sha256()
-    for part in (Path(__file__), Path(__file__).with_name("schema.py")):
-        digest.update(part.read_bytes())
+    import sys
+
+    from ..incremental.fingerprint import fingerprint
+    from . import schema
+
+    digest = hashlib.sha256(fingerprint(sys.modules[__name__], schema))
     digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{data_dir}\0".encode())
     return digest.digest()
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .vocab import Base
+from ..rdf.terms import Base
+from ..settings import SETTINGS
 
-QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+QUERIES_DIR = SETTINGS.queries_dir
 
 
 @dataclass

@@ -35,7 +35,7 @@ import pyoxigraph as ox
 
 from .store_client import (Auth, ConfigError, RetryPolicy, StoreClient, StoreError, check_url,
                            derive_query_endpoint, file_chunks, oxigraph_version, retry_seconds_from_env)
-from .vocab import DEFAULT_BASE, Base
+from ..rdf.terms import DEFAULT_BASE, Base
 
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 BULK_MIN_TRIPLES = 10_000
@@ -271,7 +271,7 @@ def _send_all(client: StoreClient, report: PublishReport, emit, bulk_min_triples
 # -- the command line ---------------------------------------------------------------------------------------------
 
 def _consoles():
-    from .cli import err, out
+    from ..cli.main import err, out
     return out, err
 
 
@@ -365,7 +365,7 @@ def publish_cli(args) -> int:
 
 def remote_run(client: StoreClient, text: str):
     """Run a query on a remote endpoint; the same QueryResult as querying.run gives for the local store."""
-    from .querying import QueryResult
+    from ..serve.querying import QueryResult
 
     response = client.query(text, accept="application/sparql-results+json, application/n-triples;q=0.9")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -390,7 +390,7 @@ def remote_run(client: StoreClient, text: str):
 
 def query_cli(args) -> int:
 
-    from . import querying
+    from ..serve import querying
 
     out, err = _consoles()
     try:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO, SKOS, VOID, XSD
 
-from .loading import Curated, Record
-from .vocab import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
+from .load import Curated, Record
+from ..rdf.terms import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
 
 
 class _Terms:
