@@ -417,7 +417,7 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
 
 def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remakes_only_what_changed(
         builds, tmp_path):
-    """writing._turtle and _json_ld cut the sorted N-Triples into runs of subjects and render each on its own
+    """writing.kept_turtle and kept_json_ld cut the sorted N-Triples into runs of subjects and render each on its own
     (RenderCache keeps them between builds). Put together, they must be exactly what pyoxigraph's Turtle writer
     and jsonld.dumps make of the whole graph; after an edit, only the runs holding changed subjects are made
     again, and the result is again exactly that of the whole."""
@@ -441,24 +441,24 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     path = tmp_path / "ysv.nt"
     path.write_bytes(nt)
     turtle, json_ld = reference(nt)
-    runs = len(writing._runs(nt.splitlines()))
+    runs = len(writing.subject_runs(nt.splitlines()))
     assert runs > 20  # enough runs that keeping them matters
     for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # without a cache; filling it; from it
-        made_turtle = writing._turtle(str(path), ttl_prefixes, cache)
-        made_json = writing._json_ld(str(path), json_prefixes, cache)
+        made_turtle = writing.kept_turtle(str(path), ttl_prefixes, cache)
+        made_json = writing.kept_json_ld(str(path), json_prefixes, cache)
         assert made_turtle[0] == turtle and made_json[1] == json_ld
         assert gzip.decompress(made_turtle[1]) == turtle
     assert made_turtle[2] == 0 and made_json[2] == 0  # the last time, everything came from the cache
-    real_digest = writing._writers_digest
+    real_digest = writing.writers_digest
     try:  # other writers' code (or another pyoxigraph): nothing is taken from the cache
-        writing._writers_digest = lambda: b"other code"
-        assert writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
-        assert writing._json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
+        writing.writers_digest = lambda: b"other code"
+        assert writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
+        assert writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
     finally:
-        writing._writers_digest = real_digest
+        writing.writers_digest = real_digest
     for _ in range(2):  # back to this code: its runs are made again (the cache kept only the last build's)
-        made_turtle = writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")
-        made_json = writing._json_ld(str(path), json_prefixes, tmp_path / "cache")
+        made_turtle = writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
+        made_json = writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_turtle[2] == 0 and made_json[2] == 0
 
     # an edit: one finding's description changed, one subject added (with a property no other subject has, so
@@ -474,15 +474,15 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     path.write_bytes(nt2)
     turtle2, json_ld2 = reference(nt2)
     assert turtle2 != turtle and json_ld2 != json_ld
-    made_turtle = writing._turtle(str(path), ttl_prefixes, tmp_path / "cache")
+    made_turtle = writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
     assert made_turtle[0] == turtle2 and 1 <= made_turtle[2] <= 3  # the runs of the three subjects touched
-    made_json = writing._json_ld(str(path), json_prefixes, tmp_path / "cache")
+    made_json = writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_json[1] == json_ld2
     assert made_json[2] > runs  # a new context: every run's nodes made again (plus the changed runs' usage)
 
 
 def test_runs_end_where_their_subjects_say():
-    """writing._runs: whole subjects in each run, every line kept in order, and the ends of runs set by the
+    """writing.subject_runs: whole subjects in each run, every line kept in order, and the ends of runs set by the
     subjects alone, so adding a subject changes only the run it falls in."""
     import zlib
 
@@ -490,20 +490,20 @@ def test_runs_end_where_their_subjects_say():
 
     subjects = [f"<https://example.org/s/{i:05d}>".encode() for i in range(2000)]
     lines = [s + b" <https://example.org/p> \"%d\" ." % k for s in subjects for k in range(3)]
-    runs = writing._runs(lines)
+    runs = writing.subject_runs(lines)
     assert b"".join(runs) == writing._joined(lines)
     for run in runs[:-1]:
         last = run.splitlines()[-1].split(b" ")[0]
         assert zlib.crc32(last) % writing.RUN_EVERY == 0
         assert all(line.split(b" ")[0] != last for line in runs[runs.index(run) + 1].splitlines())
     extra = b"<https://example.org/s/00500x> <https://example.org/p> \"x\" ."
-    again = writing._runs(sorted(lines + [extra]))
+    again = writing.subject_runs(sorted(lines + [extra]))
     assert len(set(again) - set(runs)) == 1 and len(set(runs) - set(again)) == 1
     assert 20 < len(runs) < 200  # about one run every RUN_EVERY subjects
 
 
 def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line():
-    """writing._runs finds a subject's lines by galloping bisection in sorted lines (in_order) and line by line
+    """writing.subject_runs finds a subject's lines by galloping bisection in sorted lines (in_order) and line by line
     otherwise: the same runs, for subjects that are prefixes of others (_:b1, _:b10, _:b1-x; <a1> and <a10>),
     with one line or many (more than the first gallop's 8), and for every run length."""
     import random
@@ -535,8 +535,8 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
             original = writing.RUN_EVERY
             writing.RUN_EVERY = every
             try:
-                found = writing._runs(lines)
-                assert found == writing._runs(lines, in_order=False) == line_by_line(lines, every)
+                found = writing.subject_runs(lines)
+                assert found == writing.subject_runs(lines, in_order=False) == line_by_line(lines, every)
             finally:
                 writing.RUN_EVERY = original
             assert b"".join(found) == writing._joined(lines)

@@ -89,8 +89,8 @@ def test_summaries_of_documents_merge_into_the_statistics_of_their_union(built):
     assert merged.namespaces == describing.namespaces_of(iris, base) and len(merged.namespaces) > 10
     # the namespaces choose the same prefixes as the IRIs themselves
     for prefixes in (base.prefixes(), base.prefixes(per_kind=True)):
-        assert writing._namespaces_used(merged.namespaces, prefixes) == writing._namespaces_used(iris, prefixes)
-        assert 5 < len(writing._namespaces_used(iris, prefixes)) < len(prefixes)
+        assert writing.namespaces_used(merged.namespaces, prefixes) == writing.namespaces_used(iris, prefixes)
+        assert 5 < len(writing.namespaces_used(iris, prefixes)) < len(prefixes)
 
 
 def test_lines_made_back_into_triples_are_the_same_triples(built):
@@ -102,7 +102,7 @@ def test_lines_made_back_into_triples_are_the_same_triples(built):
 def test_iris_of_lines_equal_those_of_the_terms(built):
     converter = ntriples.Converter()
     lines = ntriples.sorted_lines(converter, built.asserted)
-    assert ntriples.iris(ntriples.terms(lines)) == writing._iris(converter.terms.values())
+    assert ntriples.iris(ntriples.terms(lines)) == writing.ox_iris(converter.terms.values())
     assert str(XSD.string) in ntriples.iris(ntriples.terms(lines))  # plain literals count as xsd:string
 
 
@@ -271,7 +271,7 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
         quads = writing.QuadChunks(cache)
         chunks = quads.plan(names, digests or {}, {}, lines)
         if in_helper:  # what a rebuild's helper does with the chunks planned (it writes ysv.nq to a file)
-            done = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            done = writing.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
             if done is None:
                 return None, None, quads.made
             return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
@@ -303,7 +303,7 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
 
 
 def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeypatch):
-    """writing.QuadChunks cuts a graph bigger than SPLIT_BYTES into pieces ended by lines (writing._pieces): the
+    """writing.QuadChunks cuts a graph bigger than SPLIT_BYTES into pieces ended by lines (writing.graph_pieces): the
     file and its gzip are still those made without a cache, from scratch and after edits, and an edit of a big
     graph makes again only the chunks of the pieces it touched."""
     import gzip
@@ -319,7 +319,7 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
         quads = writing.QuadChunks(cache)
         chunks = quads.plan(names, {}, {}, lines)
         if in_helper:  # the pieces are cut by the helper
-            done = writing._n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            done = writing.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
             if done is None:  # a kept chunk could not be read (and is deleted now)
                 return None
             return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
@@ -518,7 +518,7 @@ def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_p
     prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
     draft = writing.CatalogueDraft(lines + lines[:3])  # repeated lines are kept once
-    assert draft.lines == sorted(lines, key=writing._turtle_order)
+    assert draft.lines == sorted(lines, key=writing.turtle_order)
     dataset = URIRef("https://w3id.org/ysv/id/dataset/ysv")
     extra = {(dataset, URIRef("http://purl.org/dc/terms/extent"), Literal("1")),
              (URIRef("https://w3id.org/ysv/id/dataset/ysv/distribution/nt/sha256"), RDF.type,
@@ -526,10 +526,10 @@ def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_p
              (URIRef("https://w3id.org/ysv/id/aaa"), URIRef("http://purl.org/dc/terms/title"), Literal("first"))}
     extra_lines = ntriples.sorted_lines(ntriples.Converter(), extra) + lines[10:12]
     ordered, iris = draft.with_lines(extra_lines)
-    assert ordered == sorted(set(lines) | set(extra_lines), key=writing._turtle_order)
+    assert ordered == sorted(set(lines) | set(extra_lines), key=writing.turtle_order)
     assert iris == ntriples.iris(set(ntriples.terms(ordered)))
     assert "https://example.org/new#Thing" in iris and "https://example.org/new#Thing" not in draft.iris
-    assert draft.lines == sorted(lines, key=writing._turtle_order)  # the draft itself is unchanged
+    assert draft.lines == sorted(lines, key=writing.turtle_order)  # the draft itself is unchanged
     kept = writing.RenderCache(tmp_path, "catalog-turtle")
     assert writing._turtle_of_ordered(ordered, iris, prefixes, kept) == writing.turtle(graph | extra, prefixes)
 
@@ -740,9 +740,9 @@ def test_crc32_combine_gives_the_crc_of_the_data_put_together():
         b = rng.randbytes(rng.choice([0, 1, 3, 64, 4097, 70000]))
         assert writing.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
     parts = [rng.randbytes(rng.randint(0, 3000)) for _ in range(50)]
-    deflated = [writing._deflated(part) for part in parts]
+    deflated = [writing.deflate_chunk(part) for part in parts]
     crcs = [zlib.crc32(part) if rng.random() < 0.7 else None for part in parts]  # some known, some not
     import gzip
 
-    member = writing._gzip_member(parts, deflated, crcs)
-    assert member == writing._gzip_member(parts, deflated) and gzip.decompress(member) == b"".join(parts)
+    member = writing.gzip_member(parts, deflated, crcs)
+    assert member == writing.gzip_member(parts, deflated) and gzip.decompress(member) == b"".join(parts)

@@ -15,6 +15,7 @@ from ysv_graph.incremental import build
 from ysv_graph.rdf import ntriples
 from ysv_graph.incremental import rechecking
 from ysv_graph.pipeline import validation
+from ysv_graph.incremental import screening
 from ysv_graph.rdf.terms import SH, Base
 
 RECHECKED = "nodes rechecked (-1: the whole graph)"
@@ -31,7 +32,7 @@ def _summary(violations) -> list:
 def test_a_rebuild_checks_only_what_changed_and_finds_what_a_full_check_finds(data_copy, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     whole_graph_checks = []
-    screen_and_check = validation.screen_and_check
+    screen_and_check = screening.screen_and_check
     monkeypatch.setattr(validation, "screen_and_check",
                         lambda *args, **kw: whole_graph_checks.append(1) or screen_and_check(*args, **kw))
 

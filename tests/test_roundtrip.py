@@ -108,11 +108,11 @@ def test_our_compaction_is_what_pyld_compaction_gives(built):
     """The build compacts JSON-LD directly (pyld takes ~10x longer); pyld's own compaction with the same context
     must give the same document, up to the order of keys and array items."""
     from ysv_graph.rdf import jsonld as ysv_jsonld
-    from ysv_graph.pipeline.writing import _used_prefixes
+    from ysv_graph.pipeline.writing import used_prefixes
     from ysv_graph.rdf.terms import Base
 
     ntriples = ysv_jsonld.sorted_ntriples(built.asserted)
-    context = ysv_jsonld.build_context(ysv_jsonld.read(ntriples), _used_prefixes(built.asserted, Base().prefixes()))
+    context = ysv_jsonld.build_context(ysv_jsonld.read(ntriples), used_prefixes(built.asserted, Base().prefixes()))
     ours = ysv_jsonld.compact(ntriples, context)
     assert ysv_jsonld.dumps(ntriples, context) == (json.dumps(ours, indent=2, ensure_ascii=False) + "\n").encode()
     reference = ysv_jsonld.compact_with_pyld(built.asserted, context)
@@ -156,16 +156,16 @@ def test_our_json_writer_writes_what_json_dumps_writes():
 
 
 def test_namespaces_used_are_those_that_begin_an_iri():
-    """writing._namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
+    """writing.namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
     definition on awkward cases: a namespace that is itself an IRI, namespaces that begin one another, one
     that sorts between IRIs without beginning any, and one past them all."""
-    from ysv_graph.pipeline.writing import _namespaces_used
+    from ysv_graph.pipeline.writing import namespaces_used
 
     iris = {"http://a.example/ns#", "http://a.example/ns#x", "http://a.example/other/y", "http://b.example/z"}
     prefixes = {"ns": "http://a.example/ns#", "a": "http://a.example/", "o": "http://a.example/other/",
                 "gap": "http://a.example/p", "none": "http://c.example/", "zz": "http://b.example/z/",
                 "b": "http://b.example/"}
     plain = {k: v for k, v in prefixes.items() if any(i.startswith(v) for i in iris)}
-    assert _namespaces_used(iris, prefixes) == plain
+    assert namespaces_used(iris, prefixes) == plain
     assert list(plain) == ["ns", "a", "o", "b"]  # in the order given
-    assert _namespaces_used(set(), prefixes) == {}
+    assert namespaces_used(set(), prefixes) == {}

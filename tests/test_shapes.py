@@ -19,6 +19,8 @@ from rdflib.namespace import RDF, RDFS, XSD
 from ysv_graph.rdf import ntriples
 from ysv_graph.incremental import rechecking
 from ysv_graph.pipeline import validation
+from ysv_graph.incremental import screening
+from ysv_graph.incremental import batches
 from ysv_graph.rdf.terms import SH, Base
 
 SHAPES_NS = "https://w3id.org/ysv/def/shapes/"
@@ -306,7 +308,7 @@ def test_breaking_the_constraint_is_reported(key, built, shapes, lines_before):
     # the build's way (documents in batches with their context, graph-wide rules in pyoxigraph) reports exactly
     # what pyshacl reports on the whole graph
     documents = _as_documents(data, built)
-    split = validation.validate_dataset(documents, only_this, jobs=0, documents_per_batch=20)
+    split = batches.validate_dataset(documents, only_this, jobs=0, documents_per_batch=20)
     assert _summary(split.violations) == _summary(result.violations)
     assert len(list(split.report.subjects(RDF.type, SH.ValidationResult))) == len(result.violations)
     # a rebuild's recheck (rechecking: only the context of the nodes the edit affected, after a build that
@@ -384,7 +386,7 @@ def test_parallel_validation_reports_exactly_what_one_process_does(data_copy, tm
 
 def test_batches_cover_every_node_once_with_the_types_of_what_it_points_to(built, shapes):
     graphs = {n: g for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
-    batches = validation.plan(graphs, validation.document_shapes(shapes), documents_per_batch=7)
+    batches = batches.plan(graphs, screening.document_shapes(shapes), documents_per_batch=7)
     assert len(batches) == -(-len(graphs) // 7)
     focus = [node for batch in batches for node in batch.focus]
     assert len(focus) == len(set(focus))  # every node is validated in one batch only
@@ -397,32 +399,32 @@ def test_batches_cover_every_node_once_with_the_types_of_what_it_points_to(built
 
 
 def test_graph_wide_rules_are_not_left_to_the_batches(shapes):
-    constraints = validation.graph_wide_constraints(shapes)
+    constraints = screening.graph_wide_constraints(shapes)
     assert len(constraints) == 6
-    assert not list(validation.document_shapes(shapes).triples((None, SH.sparql, None)))
+    assert not list(screening.document_shapes(shapes).triples((None, SH.sparql, None)))
 
 
 def test_cached_results_are_reused_and_a_change_is_validated_again(built, shapes, tmp_path):
     graphs = {n: set(g) for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
-    first = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    first = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert first.result()[0].conforms and first.validated == len(first.batches)
-    again = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    again = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert again.result()[0].conforms and again.validated == 0
     # break one document: only its batch is validated again, and the cached batches do not hide the violation
     name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
     subject = sorted(s for s, _p, _o in graphs[name])[0]
     graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
-    broken = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    broken = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     result = broken.result()[0]
     assert broken.validated == 1
     assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
     # and a second run with the same broken data fails the same way from the cache
-    cached = validation.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    cached = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert _summary(cached.result()[0].violations) == _summary(result.violations)
     assert cached.validated == 0
 
 
-# --- the screen (validation.Screen): shacl, in a process of its own, in front of pyshacl ---------------------------
+# --- the screen (screening.Screen): shacl, in a process of its own, in front of pyshacl ---------------------------
 
 
 def _document_graphs(built) -> dict:
@@ -431,18 +433,18 @@ def _document_graphs(built) -> dict:
 
 def test_the_screen_passes_conforming_batches_and_hands_broken_ones_to_pyshacl(built, shapes):
     graphs = _document_graphs(built)
-    clean = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    clean = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     assert clean.result()[0].conforms
     assert clean.validated == len(clean.batches) and clean.by_pyshacl == 0  # the screen decided every batch
     name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
     subject = sorted(s for s, _p, _o in graphs[name])[0]
     graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
-    broken = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    broken = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     result = broken.result()[0]
     assert broken.by_pyshacl == 1  # only the batch holding the broken node went to pyshacl
     assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
     assert {v.message for v in result.violations} == {v.message for v in validation.validate(
-        {t for g in graphs.values() for t in g}, validation.document_shapes(shapes)).violations}
+        {t for g in graphs.values() for t in g}, screening.document_shapes(shapes)).violations}
 
 
 def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, shapes):
@@ -450,9 +452,9 @@ def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, sha
     they are validated in their own batch, and must not send this one to pyshacl."""
     from ysv_graph.pipeline.writing import Converter, ntriples
 
-    document_shapes = validation.document_shapes(shapes)
-    batch = validation.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
-    screen = validation.Screen.start(document_shapes)
+    document_shapes = screening.document_shapes(shapes)
+    batch = batches.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
+    screen = screening.Screen.start(document_shapes)
     assert screen is not None, "shacl is a dependency: the screen must start"
     try:
         data = ntriples(batch.triples, Converter())
@@ -466,13 +468,13 @@ def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, sha
 
 def test_without_the_screen_pyshacl_validates_every_batch(built, shapes, monkeypatch):
     graphs = _document_graphs(built)
-    monkeypatch.setattr(validation.Screen, "start", classmethod(lambda cls, shapes: None))
-    alone = validation.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    monkeypatch.setattr(screening.Screen, "start", classmethod(lambda cls, shapes: None))
+    alone = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     assert alone.result()[0].conforms and alone.by_pyshacl == alone.validated == len(alone.batches)
 
 
 def test_a_screen_whose_process_is_gone_passes_nothing(shapes):
-    screen = validation.Screen.start(validation.document_shapes(shapes))
+    screen = screening.Screen.start(screening.document_shapes(shapes))
     assert screen is not None
     screen.process.kill()
     screen.process.wait()
@@ -493,12 +495,12 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
         "from rdflib import URIRef, Literal\n"
         "from rdflib.namespace import RDF, RDFS\n"
         "shapes = validation.load_shapes(Base())\n"
-        "screen = validation.Screen.start(validation.document_shapes(shapes))\n"
+        "screen = screening.Screen.start(screening.document_shapes(shapes))\n"
         "print(screen.focus_nodes(b'<urn:x:a> <urn:x:p> <urn:x:b> .\\n'))\n"
         "screen.close()\n"
         "graphs = {URIRef(f'urn:x:graph/{i}'): {(URIRef(f'urn:x:n{i}'), RDFS.seeAlso, URIRef('urn:x:b'))}\n"
         "          for i in range(4)}\n"
-        "background = validation.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
+        "background = batches.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
         "print('conforms', background.result()[0].conforms, background.validated)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
@@ -519,7 +521,7 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
     broken = data + orphan
     answers = {}
     for name, graph in (("clean", data), ("broken", broken)):
-        answers[name] = validation.screen_and_check(graph, shapes, tmp_path)
+        answers[name] = screening.screen_and_check(graph, shapes, tmp_path)
         assert not answers[name].cached
     assert answers["clean"].graph_wide.conforms and answers["clean"].flagged == []
     assert not answers["broken"].graph_wide.conforms
@@ -530,14 +532,14 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
         raise AssertionError("the checks ran again on a graph whose answer is cached")
 
     monkeypatch.setattr(validation, "check_graph_wide_ntriples", not_again)
-    monkeypatch.setattr(validation.Screen, "start", classmethod(not_again))
-    again = validation.screen_and_check(broken, shapes, tmp_path)
+    monkeypatch.setattr(screening.Screen, "start", classmethod(not_again))
+    again = screening.screen_and_check(broken, shapes, tmp_path)
     assert again.cached and again.flagged == answers["broken"].flagged
     assert again.graph_wide.conforms is False
     assert again.graph_wide.violations == answers["broken"].graph_wide.violations
     assert len(again.graph_wide.report) == len(answers["broken"].graph_wide.report)
     with pytest.raises(AssertionError, match="ran again"):
-        validation.screen_and_check(data, shapes, tmp_path)  # the clean graph's answer was replaced
+        screening.screen_and_check(data, shapes, tmp_path)  # the clean graph's answer was replaced
 
 
 def test_cached_validation_answers_are_keyed_by_the_engines_versions(shapes, monkeypatch):
@@ -546,14 +548,14 @@ def test_cached_validation_answers_are_keyed_by_the_engines_versions(shapes, mon
     import pyoxigraph
     import pyshacl
 
-    before = validation.shapes_digest(shapes)
-    assert validation.shapes_digest(shapes) == before
-    assert validation._pyshacl_version() == pyshacl.__version__  # (read from its metadata, without importing it)
+    before = screening.shapes_digest(shapes)
+    assert screening.shapes_digest(shapes) == before
+    assert screening._pyshacl_version() == pyshacl.__version__  # (read from its metadata, without importing it)
     with monkeypatch.context() as patched:
         patched.setattr(pyoxigraph, "__version__", "0.0.0-other")
-        assert validation.shapes_digest(shapes) != before
+        assert screening.shapes_digest(shapes) != before
     with monkeypatch.context() as patched:
         patched.setattr(validation, "_pyshacl_version", lambda: "0.0.0-other")
-        assert validation.shapes_digest(shapes) != before
-    monkeypatch.setattr(validation.Screen, "version", staticmethod(lambda: "shacl 0.0.0-other"))
-    assert validation.shapes_digest(shapes) != before
+        assert screening.shapes_digest(shapes) != before
+    monkeypatch.setattr(screening.Screen, "version", staticmethod(lambda: "shacl 0.0.0-other"))
+    assert screening.shapes_digest(shapes) != before

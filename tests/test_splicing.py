@@ -46,14 +46,14 @@ def _whole(lines: set[bytes]) -> bytes:
 def _from_nothing(path, tmp_path) -> tuple[bytes, bytes, bytes, bytes]:
     """What the writers make of the file without any cache: the Turtle, the context, the JSON-LD and the Turtle's
     gzip (whose chunks end after runs, so a rebuild must cut its runs where a build from nothing does)."""
-    turtle = writing._turtle(str(path), TURTLE_PREFIXES, None)
-    context, json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, None)[:2]
+    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, None)
+    context, json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, None)[:2]
     return turtle[0], context, json_ld, turtle[1]
 
 
 def _first_subjects(path) -> list[bytes]:
     """Where a build from nothing starts its runs."""
-    return [run[:run.find(b" ")] for run in writing._runs(path.read_bytes().splitlines())]
+    return [run[:run.find(b" ")] for run in writing.subject_runs(path.read_bytes().splitlines())]
 
 
 def _changed_subjects(before: set[bytes], after: set[bytes]) -> tuple[bytes, ...]:
@@ -67,8 +67,8 @@ def start(tmp_path):
     path.write_bytes(_whole(lines))
     cache = tmp_path / "cache"
     changes = writing.Changes(b"token 0")
-    writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
-    writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     return lines, path, cache
 
 
@@ -97,7 +97,7 @@ def test_spliced_outputs_equal_the_whole_made_from_nothing(start, tmp_path, seed
     lines, path, cache = start
     rng = random.Random(seed)
     cut_sizes = []
-    for cut in ("_turtle_cut", "_json_ld_cut"):
+    for cut in ("turtle_cut", "json_ld_cut"):
         real = getattr(writing, cut)
         monkeypatch.setattr(writing, cut, lambda data, real=real: cut_sizes.append(len(data)) or real(data))
     before, token = lines, b"token 0"
@@ -106,15 +106,15 @@ def test_spliced_outputs_equal_the_whole_made_from_nothing(start, tmp_path, seed
         path.write_bytes(_whole(after))
         changes = writing.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
         cut_sizes.clear()
-        turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
-        json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+        turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+        json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
         largest_cut = max(cut_sizes)
         expected = _from_nothing(path, tmp_path)
         assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == expected
         assert gzip.decompress(turtle[1]) == expected[0]
         for name in ("turtle", "json-ld"):  # the runs kept for the next build are those of a build from nothing
             assert writing.KeptRuns.read(cache, name).firsts == _first_subjects(path)
-        runs = len(writing._runs(path.read_bytes().splitlines()))
+        runs = len(writing.subject_runs(path.read_bytes().splitlines()))
         assert turtle[3] > runs // 2 and json_ld[3] > runs // 2  # most runs were taken as they were ...
         assert 0 < largest_cut < path.stat().st_size // 4  # ... and only small spans of the file cut again
         assert 1 <= turtle[2] <= 40
@@ -126,10 +126,10 @@ def test_a_new_property_changes_the_context_and_every_run_is_made_again(start, t
     after = lines | {b'<https://w3id.org/ysv/id/finding/f00004> <https://w3id.org/ysv/def/brandNew> "1" .'}
     path.write_bytes(_whole(after))
     changes = writing.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
-    json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     assert b"brandNew" in json_ld[0] and json_ld[3] == 0  # no kept run could be used under the new context
     assert (json_ld[0], json_ld[1]) == _from_nothing(path, tmp_path)[1:3]
-    turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
     assert turtle[0] == _from_nothing(path, tmp_path)[0] and turtle[3] > 0  # the Turtle has no context
 
 
@@ -141,8 +141,8 @@ def test_runs_kept_of_other_n_triples_are_not_spliced_into(start, tmp_path, befo
     after = {line for line in lines if not line.startswith(_subject(10) + b" ")}
     path.write_bytes(_whole(after))
     changes = writing.Changes(b"token 1", before, ())  # a wrong (empty) list of subjects: must not be trusted
-    turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
-    json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     assert turtle[3] == json_ld[3] == 0
     assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == _from_nothing(path, tmp_path)
 
@@ -163,7 +163,7 @@ def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_chan
     cost more than the rest of the splice); a damaged block means no kept runs, and the outputs are still right."""
     lines, path, cache = start
     monkeypatch.setattr(writing, "BLOCK_EVERY", 4)  # this small graph's 50 runs in a dozen blocks
-    writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 0"))
+    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 0"))
     folder = cache / "render" / "turtle-blocks"
     before = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
     assert len(before) > 3
@@ -171,14 +171,14 @@ def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_chan
              for line in lines}
     path.write_bytes(_whole(after))
     changes = writing.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
-    turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
     now = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
     assert len(set(now) - set(before)) == 1 and len(now) == len(before)  # one block replaced, the old one gone
     assert all(before[name] == now[name] for name in set(now) & set(before))  # the others not rewritten
     assert turtle[0] == _from_nothing(path, tmp_path)[0]
     next(iter(folder.glob("*.block"))).write_bytes(b"damaged")
     assert writing.KeptRuns.read(cache, "turtle") is None
-    again = writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 2", b"token 1", ()))
+    again = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 2", b"token 1", ()))
     assert again[0] == turtle[0] and again[3] == 0  # nothing kept could be trusted: every run cut again
 
 
@@ -208,8 +208,8 @@ def test_spliced_outputs_with_blank_nodes_and_subjects_that_prefix_others(tmp_pa
     cache = tmp_path / "cache"
     before = write()
     token = b"token 0"
-    writing._turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(token))
-    writing._json_ld(str(path), JSON_LD_PREFIXES, cache, writing.Changes(token))
+    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(token))
+    writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, writing.Changes(token))
     for step in range(4):
         ordered = sorted(present)
         if step == 3:
@@ -224,8 +224,8 @@ def test_spliced_outputs_with_blank_nodes_and_subjects_that_prefix_others(tmp_pa
                 present[label] = present.get(label, 0) + 1
         after = write()
         changes = writing.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
-        turtle = writing._turtle(str(path), TURTLE_PREFIXES, cache, changes)
-        json_ld = writing._json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+        turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+        json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
         assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == _from_nothing(path, tmp_path)
         if after:
             assert writing.KeptRuns.read(cache, "turtle").firsts == _first_subjects(path)

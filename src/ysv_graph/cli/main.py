@@ -23,28 +23,40 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _build(args) -> int:
-    from ..incremental import build
+    import time
+
+    from ..pipeline import build as plain
     from ..pipeline import load as loading
     from ..pipeline import validation
+    from ..serve.site import render_site
+
+    started = time.perf_counter()
 
     try:
         base = Base(args.base)
     except ValueError as exc:
         err.print(f"ysv-graph: --base: {exc}", markup=False)
         return EXIT_ERROR
-    # stage names are printed as lines (no live spinner: the build forks a validation process, and forking
-    # while a display thread runs is unsafe)
+    # stage names are printed as lines with --timings (no live spinner: the build forks helper processes, and
+    # forking while a display thread runs is unsafe)
+    on_stage = (lambda name: err.print(f"[dim]… {name}[/dim]")) if args.timings else None
+    pages = None if args.no_site else render_site
     try:
-        cache = None if args.no_cache else Path(args.cache) if args.cache else build.default_cache(Path(args.out))
-        result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs, cache=cache, site=not args.no_site,
-                           on_stage=lambda name: err.print(f"[dim]… {name}[/dim]"))
+        if args.no_cache and args.jobs == 0:  # the plain pipeline: nothing kept, nothing in other processes
+            result = plain.run(Path(args.data), Path(args.out), base, pages=pages, on_stage=on_stage)
+        else:
+            from ..incremental import build
+
+            cache = None if args.no_cache else Path(args.cache) if args.cache else build.default_cache(Path(args.out))
+            result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs, cache=cache, pages=pages,
+                               on_stage=on_stage)
     except loading.DataErrors as exc:
         for error in exc.errors:
             err.print(str(error), markup=False)
         err.print(f"ysv-graph: {len(exc.errors)} error(s) in the curated data; {args.out}/ left unchanged",
                   markup=False)
         return EXIT_ERROR
-    except build.ValidationFailed as exc:
+    except plain.ValidationFailed as exc:
         for violation in exc.result.violations:
             err.print(f"violation: {violation}", markup=False)
         err.print(f"ysv-graph: {len(exc.result.violations)} SHACL violation(s); {args.out}/ left unchanged",
@@ -53,14 +65,16 @@ def _build(args) -> int:
     except validation.ShapesError as exc:
         err.print(f"ysv-graph: {exc}", markup=False)
         return EXIT_ERROR
-    table = Table(title=f"ysv-graph build → {args.out}/", show_header=True)
-    table.add_column("stage")
-    table.add_column("seconds", justify="right")
-    for name, seconds in result.timings.items():
-        table.add_row(name, f"{seconds:.3f}")
-    for name, count in result.counts.items():
-        table.add_row(name, str(count))
-    out.print(table)
+    if args.timings:
+        table = Table(title=f"ysv-graph build → {args.out}/", show_header=True)
+        table.add_column("stage")
+        table.add_column("seconds", justify="right")
+        for name, seconds in result.timings.items():
+            table.add_row(name, f"{seconds:.3f}")
+        for name, count in result.counts.items():
+            table.add_row(name, str(count))
+        out.print(table)
+    out.print(result.summary(args.out, result.counts.get("shapes", 0), time.perf_counter() - started), markup=False)
     return EXIT_OK
 
 
@@ -175,7 +189,10 @@ def parser() -> argparse.ArgumentParser:
                         "ontology, the Turtle and JSON-LD of each run of subjects and the N-Quads in chunks "
                         "(default: .ysv-cache beside the output folder)")
     b.add_argument("--no-cache", action="store_true",
-                   help="parse, validate and write everything afresh, close the ontology again, and keep nothing")
+                   help="parse, validate and write everything afresh, close the ontology again, and keep nothing; "
+                        "with --jobs 0, only the plain pipeline runs (pipeline.build), with byte-identical output")
+    b.add_argument("--timings", action="store_true",
+                   help="print each stage as it starts, and a table of the stages' seconds and the build's counts")
     b.add_argument("--no-site", action="store_true",
                    help="skip the static HTML pages (out/site/); the server renders the same pages on request")
     b.set_defaults(func=_build)

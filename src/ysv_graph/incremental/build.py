@@ -10,14 +10,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rdflib import Graph
 
 from . import caching
 from ..pipeline import describing
@@ -27,34 +24,14 @@ from ..pipeline import mapping
 from ..rdf import ntriples
 from ..pipeline import reasoning
 from . import rechecking
-from . import union
+from . import render, runs, union, workers
 from ..pipeline import validation
+from . import screening
+from . import batches
 from ..pipeline import writing
 from ..rdf.terms import Base
-from ..settings import SETTINGS
+from ..pipeline.build import BuildResult, ValidationFailed, load_ontology, shape_count  # noqa: F401 - the API
 
-ONTOLOGY_DIR = SETTINGS.ontology_dir
-
-
-class ValidationFailed(Exception):
-    def __init__(self, result: validation.ValidationResult):
-        super().__init__(f"{len(result.violations)} SHACL violation(s)")
-        self.result = result
-
-
-@dataclass
-class BuildResult:
-    files: dict  # name -> bytes, or writing.Written for a file a helper wrote straight into out/
-    timings: dict[str, float] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    validation: validation.ValidationResult | None = None
-    graphs: Mapping = field(default_factory=dict)  # named graph -> triples (every graph of ysv.nq)
-    derived: tuple = ()  # the names of the graphs that are not asserted data (entailments, ontology)
-
-    @cached_property
-    def asserted(self) -> set:
-        """The asserted data (what ysv.nt holds), as rdflib triples."""
-        return set().union(*(self.graphs[name] for name in self.graphs if name not in self.derived))
 
 
 _merged = union.merged
@@ -236,13 +213,6 @@ def _input_files(curated: loading.Curated, base: Base, converter: ntriples.Conve
 INPUT_FILES_AFTER = 500  # files whose lines are kept apart from the others' before all are written together
 
 
-def load_ontology(base: Base, ontology_dir: Path = ONTOLOGY_DIR) -> Graph:
-    graph = Graph()
-    for path in sorted(Path(ontology_dir).glob("*.ttl")):
-        graph.parse(data=base.rebase(path.read_text(encoding="utf-8")), format="turtle")
-    return graph
-
-
 # When many documents were made (a build from scratch), the JSON-LD is the longest job of the render: at the same
 # priority the three helpers shared the processors evenly and the JSON-LD went on alone at the end, with a core
 # idle (1,000 reports on 2 cores: render 29 s, 8 s of it with a core idle). The Turtle and checks helpers are then
@@ -256,7 +226,7 @@ def default_cache(out_dir: Path) -> Path:
 
 
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
-        write: bool = True, jobs: int | None = None, cache: Path | None = None, site: bool = True) -> BuildResult:
+        write: bool = True, jobs: int | None = None, cache: Path | None = None, pages: Callable | None = None) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
     cases out_dir is not touched. cache: a folder for validation results of unchanged batches (None: none).
 
@@ -268,9 +238,9 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
     # five helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, check
     # the graph-wide rules, put the N-Quads together (in a rebuild) and draft the catalogue (a process forked late
     # from a parent holding a million triples ends up with a private copy of much of its memory)
-    helpers = tuple(writing.Helper.start() for _ in range(5)) if jobs != 0 else (None,) * 5
+    helpers = tuple(workers.Helper.start() for _ in range(5)) if jobs != 0 else (None,) * 5
     try:
-        return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, site=site,
+        return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, pages=pages,
                     helpers=helpers)
     finally:
         for helper in helpers:
@@ -281,7 +251,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
 
 
 def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,
-         cache: Path | None, site: bool, helpers: tuple) -> BuildResult:
+         cache: Path | None, pages, helpers: tuple) -> BuildResult:
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -349,9 +319,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         for helper, what in zip((helpers[0], helpers[1], helpers[3], helpers[4]),
                                 ("json-ld", "turtle", "n-quads", "catalogue")):
             if helper is not None:
-                helper.warm(writing.read_ahead, cache, what)
+                helper.warm(render.read_ahead, cache, what)
         if helpers[2] is not None:  # and the checks' helper imports what the rules need
-            helpers[2].warm(validation.warm_up)
+            helpers[2].warm(screening.warm_up)
     every.update(made_documents)
     every = {source_id: every[source_id] for source_id in sorted(every)}
     mapped = mapping.map_records(curated, base, skip=frozenset(curated.sources))  # the dataset-wide graph
@@ -421,7 +391,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     done("describe")
 
     # Validation: as soon as the writer has made the N-Triples of the asserted graph, a helper process checks the
-    # graph-wide rules and screens every node with shacl (validation.screen_and_check); pyshacl then validates
+    # graph-wide rules and screens every node with shacl (screening.screen_and_check); pyshacl then validates
     # the batches of documents home to any node the screen found results about, and says exactly what is wrong.
     # Nothing is written unless the data conforms.
     stage("validate & render")
@@ -441,22 +411,27 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     recheck = rechecking.plan(
         state, recheck_key, digests, asserted_by_name, previous,
         {str(graph_of[source_id]): document.summary for source_id, document in every.items()}, found)
-    # the Turtle and JSON-LD writers make again only the runs of the subjects whose lines changed (writing.Changes)
-    changes = writing.Changes(rechecking.token(digests), rechecking.token(state.digests) if state else None,
+    # the Turtle and JSON-LD writers make again only the runs of the subjects whose lines changed (runs.Changes)
+    changes = runs.Changes(rechecking.token(digests), rechecking.token(state.digests) if state else None,
                               tuple(sorted({line[:line.find(b" ")] for line in found[1]})) if found else None)
     del previous, found, asserted_by_name, split
 
+    # below VALIDATE_WHOLE_BELOW asserted triples pyshacl validates the whole graph, and its report is published;
+    # above it the screen (or, in a rebuild, the recheck) narrows what pyshacl looks at
+    whole = (len(merge.asserted) if merge is not None else len(asserted)) < screening.VALIDATE_WHOLE_BELOW
+
     def check_whole_graph(ntriples: str) -> None:  # called by the writer as soon as ysv.nt is made
-        function, args = ((rechecking.check, (recheck, shapes)) if recheck is not None
-                          else (validation.screen_and_check, (ntriples, shapes, cache)))
-        if helpers[2] is not None and (recheck is None or recheck.nodes):
+        function, args = ((screening.validate_whole, (ntriples, shapes)) if whole
+                          else (rechecking.check, (recheck, shapes)) if recheck is not None
+                          else (screening.screen_and_check, (ntriples, shapes, cache)))
+        if helpers[2] is not None and (whole or recheck is None or recheck.nodes):
             checks["pending"] = helpers[2].submit(function, *args)
         else:
             checks["done"] = function(*args)
 
     made_graphs[base.graph["ontology"]] = ontology
     graphs = ntriples.Graphs(made_graphs, lines)  # lines made into triples only when asked for
-    outputs = writing.Outputs(base, lines, iris, asserted, metadata, site=site,
+    outputs = writing.Outputs(base, lines, iris, asserted, metadata,
                               derived=(base.graph["entailments"], base.graph["ontology"]), joined=joined,
                               digests=digests, asserted_count=len(merge.asserted) if merge is not None else None)
     # the folder that becomes out/: the helpers write the big files straight into it (writing.Written)
@@ -468,7 +443,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             rendered: dict[str, int] = {}
             drafts: dict = {}
 
-            files = writing.render_data(outputs, (helpers[0], helpers[1], helpers[3], helpers[4]),
+            files = render.render_data(outputs, (helpers[0], helpers[1], helpers[3], helpers[4]),
                                         on_ntriples=check_whole_graph, scratch=Path(scratch),
                                         timings=parts, cache=cache, counts=rendered, drafts=drafts,
                                         changes=changes, staging=staging)
@@ -484,11 +459,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         confirm_start = time.perf_counter()
         asserted_graphs = ntriples.Graphs({n: g for n, g in made_graphs.items() if n not in outputs.derived},
                                           lines.without(outputs.derived))
-        confirmed = validation.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
+        confirmed = batches.confirm(asserted_graphs, shapes, screened, processes, cache, alone=(metadata,))
         confirm_seconds = time.perf_counter() - confirm_start
         result = confirmed.result
         # what the cache holds for batches, and documents, no longer in the data will not be asked for again
-        validation.Cache(cache).prune(confirmed.keys)
+        batches.Cache(cache).prune(confirmed.keys)
         kept_documents.prune(set(graph_of))
         done("validate & render")
         timings["  of which render"] = render_seconds
@@ -517,7 +492,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         # cannot save it fails with out/ as it was
         with ThreadPoolExecutor(max_workers=1) as pool:
             saved = pool.submit(save_cache)
-            files = writing.finish(files, outputs, result.report, cache, drafts.get("catalogue"))
+            if pages is not None:  # the static site, from the N-Quads just written
+                nquads = files["ysv.nq"]
+                files.update(pages(nquads.read(staging) if isinstance(nquads, writing.Written) else nquads, base))
+            files = writing.finish(files, outputs, result.report,
+                                   render.kept_catalogue(cache, drafts.get("catalogue")))
             saved.result()
         if write and out_dir is not None:
             writing.write_atomically(Path(out_dir), files, staging)
@@ -534,8 +513,10 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         "records": curated.count,
         "sources": len(curated.sources),
         "asserted triples": outputs.count(),
+        "shapes": shape_count(shapes),
         "entailed triples": len(entailed_sorted),
         "ontology triples": len(ontology),
+        "validated whole by pyshacl": int(whole),
         "nodes the screen found results about": len(screened.flagged) if screened.flagged is not None else -1,
         "screened (not cached)": int(not screened.cached),
         "nodes rechecked (-1: the whole graph)": len(recheck.nodes) if recheck is not None else -1,

@@ -1,13 +1,13 @@
 """A rebuild's validation of what changed: the whole-graph checks run again only about the nodes an edit can
 have affected, against the graphs last found to conform (kept in <cache>/recheck/state.pickle).
 
-validation.screen_and_check screens every node of the asserted graph with shacl and runs the graph-wide SPARQL
+screening.screen_and_check screens every node of the asserted graph with shacl and runs the graph-wide SPARQL
 rules over all of it: some 15 CPU-seconds at a million triples. After a build that conformed, an edit can only
 change the results about the nodes whose view of the data changed, and our shapes and rules look only at
  - a node's own triples (those with it as subject),
  - the triples pointing at it (sh:targetObjectsOf targets; the rules count incoming ysv:reportedIn), and
  - the rdf:type of the nodes at either end of those triples (sh:class; the rules' "a ysv:Recommendation"),
-which is the context validation.plan gives each batch, and tests/test_shapes.py proves sufficient for every
+which is the context batches.plan gives each batch, and tests/test_shapes.py proves sufficient for every
 constraint. So with D the lines that differ between the graphs then and now (added or removed), the affected
 nodes are the subjects and objects of D, and, for a node whose rdf:type lines are in D, the nodes at the other
 end of its triples. Their context is taken from the documents' lines, skipping every document whose summary
@@ -32,6 +32,8 @@ from rdflib import Graph
 from . import caching
 from ..rdf import ntriples
 from ..pipeline import validation
+from . import screening
+from . import batches
 
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 
@@ -62,7 +64,7 @@ def state_key(shapes: Graph) -> str:
     from . import screen
     from .fingerprint import fingerprint
 
-    return fingerprint(sys.modules[__name__], validation, screen, extra=validation.shapes_digest(shapes)).hex()
+    return fingerprint(sys.modules[__name__], validation, screen, extra=screening.shapes_digest(shapes)).hex()
 
 
 def digest(lines: list[bytes]) -> str:
@@ -193,15 +195,15 @@ def _touching(nodes: set[bytes], lines: dict[str, list[bytes]], summaries: dict,
     return about, incoming
 
 
-def check(recheck: Recheck, shapes: Graph) -> validation.Screened:
+def check(recheck: Recheck, shapes: Graph) -> screening.Screened:
     """Screen the context and run the graph-wide rules over it, keeping only what is about the affected nodes.
     Runs in a helper process (the build's third)."""
     start = time.perf_counter()
     if not recheck.nodes:
-        return validation.Screened(validation.graph_wide_result(), [], cached=True,
+        return screening.Screened(screening.graph_wide_result(), [], cached=True,
                                    seconds=time.perf_counter() - start)
     wanted = {node.decode("utf-8") for node in recheck.nodes}
-    graph_wide, flagged = validation.screen_and_rules(recheck.context, shapes, values=wanted)
+    graph_wide, flagged = screening.screen_and_rules(recheck.context, shapes, values=wanted)
     if flagged is not None:
         flagged = [node for node in flagged if node in wanted]
-    return validation.Screened(graph_wide, flagged, seconds=time.perf_counter() - start)
+    return screening.Screened(graph_wide, flagged, seconds=time.perf_counter() - start)

@@ -1,6 +1,6 @@
 """The validation screen's process: `shacl` (a SHACL engine in Rust) run on its own, fed over a pipe.
 
-validation.Screen starts this module with `python -m ysv_graph.screen` and sends it length-prefixed frames on
+screening.Screen starts this module with `python -m ysv_graph.incremental.screen` and sends it length-prefixed frames on
 stdin: first the shapes as N-Triples, then one graph of data per frame, as N-Triples or as the path of an
 N-Triples file (a frame starting with FILE). For each frame it answers
 with one frame: b"ok\\n" followed by the distinct focus nodes of the results (N-Triples syntax, one a line), or

@@ -11,9 +11,10 @@ import re
 from collections import defaultdict
 
 import pyoxigraph as ox
-from pyld import jsonld
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
+
+from .ntriples import Converter, subject_runs
 
 # Local names that would read badly or clash with the keyword aliases.
 OVERRIDES = {DCTERMS.type: "documentKind"}
@@ -151,12 +152,13 @@ def expanded(graph: Graph) -> list[dict]:
 
 def compact_with_pyld(graph: Graph, context: dict) -> dict:
     """Compaction by pyld: the reference (slow: about 0.3 s for this graph)."""
+    from pyld import jsonld  # the reference, used by the tests only: PyLD is a test dependency
+
     return jsonld.compact(expanded(graph), context, options={"compactArrays": True})
 
 
 def sorted_ntriples(triples) -> bytes:
     """rdflib triples as N-Triples, lines sorted: what from_ntriples reads (the build hands it out/ysv.nt)."""
-    from ..pipeline.writing import Converter
 
     lines = ox.serialize(Converter().triples(triples), format=ox.RdfFormat.N_TRIPLES).splitlines()
     lines.sort()
@@ -339,3 +341,16 @@ def _expand(value: str, prefixes: dict[str, str]) -> str:
     if sep and prefix in prefixes:
         return prefixes[prefix] + local
     return value
+
+
+def json_ld_cut(data: bytes) -> list[bytes]:
+    return subject_runs(data.splitlines())
+
+
+def json_ld_document(ntriples: bytes, prefixes: dict[str, str]) -> tuple[dict, bytes]:
+    """The context (made from what the whole graph uses) and the JSON-LD document of sorted, distinct N-Triples
+    (bytes), made run by run of subjects (json_ld_cut)."""
+    runs = json_ld_cut(ntriples)
+    context = context_from(merged_usage([usage(read(run)) for run in runs]), prefixes)
+    compact = compactor(context)
+    return context, b"".join(document_pieces(context, [nodes(run, context, compact) for run in runs]))

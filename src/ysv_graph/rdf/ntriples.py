@@ -8,6 +8,8 @@ consumers that need terms (pyshacl on flagged batches; callers of build.run that
 """
 from __future__ import annotations
 
+import bisect
+import zlib
 from collections.abc import Mapping
 
 import pyoxigraph as ox
@@ -262,3 +264,41 @@ def iris(terms) -> set[str]:
             else:
                 found.add(LANG_STRING)
     return found
+
+
+
+RUN_EVERY = 32  # subjects in a run, on average
+
+
+def subject_runs(lines: list[bytes], in_order: bool = True) -> list[bytes]:
+    """N-Triples lines, each subject's together, cut into runs of whole subjects, each joined as N-Triples. A run
+    ends after a subject whose CRC-32 is a multiple of RUN_EVERY, so where runs end depends only on the subjects
+    themselves: an edit changes the runs of the subjects it touches and no others. in_order: the lines are
+    sorted (bytewise); a subject's lines then end where lines starting with it and a space do, found by
+    bisection (a space sorts before every character that can follow a subject's first characters), instead of
+    line by line (a second for a million lines)."""
+    runs: list[bytes] = []
+    start = i = 0
+    count = len(lines)
+    while i < count:
+        line = lines[i]
+        subject = line[:line.find(b" ")]
+        if in_order:  # galloping: most subjects have a few lines
+            after, low, high, step = subject + b"!", i + 1, i + 1, 8
+            while high < count and lines[high] < after:
+                low, high, step = high + 1, min(count, high + step), step * 2
+            i = bisect.bisect_left(lines, after, low, high)
+        else:
+            i += 1
+            while i < count and lines[i].startswith(subject) and lines[i][len(subject):len(subject) + 1] == b" ":
+                i += 1
+        if zlib.crc32(subject) % RUN_EVERY == 0:
+            runs.append(joined(lines[start:i]))
+            start = i
+    if start < count:
+        runs.append(joined(lines[start:]))
+    return runs
+
+
+def first_subject(run: bytes) -> bytes:
+    return run[:run.find(b" ")]

@@ -6,7 +6,6 @@ file paths for out/site/ (../finding/x.html), so the static site works from any 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape

@@ -92,7 +92,7 @@ class _Worker:
     @classmethod
     async def start(cls, nquads: str) -> "_Worker":
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ysv_graph.sparql", nquads,
+            sys.executable, "-m", "ysv_graph.serve.sparql", nquads,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         worker = cls(process)
         if await asyncio.wait_for(worker.receive(), 60) != "ready":
