@@ -9,7 +9,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

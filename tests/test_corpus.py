@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from ysv_graph.incremental import runs
+from ysv_graph.rdf import ntriples
+from ysv_graph.rdf import turtle as rdf_turtle
 from ysv_graph.incremental import build
 from ysv_graph.incremental import documents
+from ysv_graph.incremental import parsing
 from ysv_graph.rdf.terms import Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,15 +194,16 @@ def _loaded(curated) -> str:
 LOAD_BOTH_WAYS = """
 import json, sys, threading
 from pathlib import Path
+from ysv_graph.incremental import parsing
 from ysv_graph.pipeline import load as loading
 
 """ + inspect.getsource(_loaded) + """
 assert threading.active_count() == 1  # else load() would not fork, and this would compare one process twice
 out = []
 for threshold in (10**9, 1):  # one process, then the pool
-    loading.PARALLEL_FOLDERS = threshold
+    parsing.PARALLEL_FOLDERS = threshold
     try:
-        out.append(["loaded", _loaded(loading.load(Path(sys.argv[1])))])
+        out.append(["loaded", _loaded(parsing.load(Path(sys.argv[1])))])
     except loading.DataErrors as exc:
         out.append(["errors", [str(e) for e in exc.errors]])
 print(json.dumps(out))
@@ -206,7 +211,7 @@ print(json.dumps(out))
 
 
 def test_parsing_in_parallel_loads_exactly_what_one_process_loads(corpora, tmp_path):
-    """A big corpus is parsed by a pool of processes (loading.PARALLEL_FOLDERS); the records, their order, the
+    """A big corpus is parsed by a pool of processes (parsing.PARALLEL_FOLDERS); the records, their order, the
     file checksums and, for bad data, the errors and their order must be those of parsing in one process. Run
     in a fresh process: load() forks only where no other thread runs."""
     import json
@@ -242,13 +247,13 @@ def test_parsing_in_parallel_loads_exactly_what_one_process_loads(corpora, tmp_p
 def _load_or_errors(data: Path, cache: Path | None) -> str:
     from ysv_graph.pipeline import load as loading
     try:
-        return _loaded(loading.load(data, 0, cache))
+        return _loaded(parsing.load(data, 0, cache))
     except loading.DataErrors as exc:
         return "\n".join(str(e) for e in exc.errors)
 
 
 def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corpora, tmp_path, monkeypatch):
-    """loading.ParseCache._keys: a folder's files are read and hashed only when their stat (names, sizes, times,
+    """parsing.ParseCache._keys: a folder's files are read and hashed only when their stat (names, sizes, times,
     inodes) changed, or changed too recently to be trusted; the keys are always those hashing gives."""
     import os
     import shutil
@@ -263,17 +268,17 @@ def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corp
     folder_key = loading._folder_key
     monkeypatch.setattr(loading, "_folder_key", lambda folder, code: hashed.append(folder.name)
                         or folder_key(folder, code))
-    first = loading.load(data, 0, cache)
+    first = parsing.load(data, 0, cache)
     assert sorted(hashed) == folders  # the files were copied a moment ago: too recent to trust their stat
     hashed.clear()
-    loading.load(data, 0, cache)
+    parsing.load(data, 0, cache)
     assert sorted(hashed) == folders
-    time.sleep(loading.ParseCache.RACY_NS / 1e9 + 0.2)
+    time.sleep(parsing.ParseCache.RACY_NS / 1e9 + 0.2)
     hashed.clear()
-    loading.load(data, 0, cache)
+    parsing.load(data, 0, cache)
     assert sorted(hashed) == folders  # the index is kept now
     hashed.clear()
-    again = loading.load(data, 0, cache)
+    again = parsing.load(data, 0, cache)
     assert hashed == [] and again.parse_keys == first.parse_keys
     # the same size and modification time, other bytes: the change time tells
     path = sorted((data / "synthetic-report-0001").glob("findings.yaml"))[0]
@@ -283,7 +288,7 @@ def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corp
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
     hashed.clear()
-    changed = loading.load(data, 0, cache)
+    changed = parsing.load(data, 0, cache)
     assert hashed == ["synthetic-report-0001"]
     assert changed.parse_keys["synthetic-report-0001"] != first.parse_keys["synthetic-report-0001"]
     assert {k: v for k, v in changed.parse_keys.items() if k != "synthetic-report-0001"} == \
@@ -312,7 +317,7 @@ def test_yaml_files_are_listed_as_rglob_lists_them(tmp_path):
 
 def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kinds_stay(corpora, tmp_path,
                                                                                          monkeypatch):
-    """loading.ReferenceCache: after a load that passed, the next checks the references of the folders whose
+    """parsing.ReferenceCache: after a load that passed, the next checks the references of the folders whose
     files changed only, while the source folders and every id's kind are the same; any other change checks every
     folder. Whatever is checked, the outcome is what a load without the cache gives."""
     import shutil
@@ -359,7 +364,7 @@ def test_references_are_checked_again_only_in_changed_folders_while_ids_and_kind
 
 
 def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(corpora, tmp_path, monkeypatch):
-    """loading.ParseCache: a folder whose files are unchanged is not parsed again, and what the cache gives is
+    """parsing.ParseCache: a folder whose files are unchanged is not parsed again, and what the cache gives is
     exactly what parsing gives, records, checksums and errors alike, whatever was changed, moved or damaged."""
     import shutil
 
@@ -417,7 +422,7 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
 
 def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remakes_only_what_changed(
         builds, tmp_path):
-    """writing.kept_turtle and kept_json_ld cut the sorted N-Triples into runs of subjects and render each on its own
+    """runs.kept_turtle and kept_json_ld cut the sorted N-Triples into runs of subjects and render each on its own
     (RenderCache keeps them between builds). Put together, they must be exactly what pyoxigraph's Turtle writer
     and jsonld.dumps make of the whole graph; after an edit, only the runs holding changed subjects are made
     again, and the result is again exactly that of the whole."""
@@ -430,9 +435,9 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     ttl_prefixes, json_prefixes = base.prefixes(per_kind=True), base.prefixes()
 
     def reference(nt: bytes) -> tuple[bytes, bytes]:
-        lines = nt.replace(writing.TYPE_PREDICATE, writing.TYPE_MARKER).splitlines()
+        lines = nt.replace(rdf_turtle.TYPE_PREDICATE, rdf_turtle.TYPE_MARKER).splitlines()
         lines.sort()
-        ordered = writing._joined(lines).replace(writing.TYPE_MARKER, writing.TYPE_PREDICATE)
+        ordered = writing._joined(lines).replace(rdf_turtle.TYPE_MARKER, rdf_turtle.TYPE_PREDICATE)
         turtle = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
                               prefixes=ttl_prefixes)
         return turtle, jsonld.dumps(nt, jsonld.build_context(jsonld.read(nt), json_prefixes))
@@ -441,24 +446,24 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     path = tmp_path / "ysv.nt"
     path.write_bytes(nt)
     turtle, json_ld = reference(nt)
-    runs = len(writing.subject_runs(nt.splitlines()))
+    runs = len(ntriples.subject_runs(nt.splitlines()))
     assert runs > 20  # enough runs that keeping them matters
     for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # without a cache; filling it; from it
-        made_turtle = writing.kept_turtle(str(path), ttl_prefixes, cache)
-        made_json = writing.kept_json_ld(str(path), json_prefixes, cache)
+        made_turtle = runs.kept_turtle(str(path), ttl_prefixes, cache)
+        made_json = runs.kept_json_ld(str(path), json_prefixes, cache)
         assert made_turtle[0] == turtle and made_json[1] == json_ld
         assert gzip.decompress(made_turtle[1]) == turtle
     assert made_turtle[2] == 0 and made_json[2] == 0  # the last time, everything came from the cache
-    real_digest = writing.writers_digest
+    real_digest = runs.writers_digest
     try:  # other writers' code (or another pyoxigraph): nothing is taken from the cache
-        writing.writers_digest = lambda: b"other code"
-        assert writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
-        assert writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
+        runs.writers_digest = lambda: b"other code"
+        assert runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
+        assert runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
     finally:
-        writing.writers_digest = real_digest
+        runs.writers_digest = real_digest
     for _ in range(2):  # back to this code: its runs are made again (the cache kept only the last build's)
-        made_turtle = writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
-        made_json = writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
+        made_turtle = runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
+        made_json = runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_turtle[2] == 0 and made_json[2] == 0
 
     # an edit: one finding's description changed, one subject added (with a property no other subject has, so
@@ -474,15 +479,15 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     path.write_bytes(nt2)
     turtle2, json_ld2 = reference(nt2)
     assert turtle2 != turtle and json_ld2 != json_ld
-    made_turtle = writing.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
+    made_turtle = runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
     assert made_turtle[0] == turtle2 and 1 <= made_turtle[2] <= 3  # the runs of the three subjects touched
-    made_json = writing.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
+    made_json = runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_json[1] == json_ld2
     assert made_json[2] > runs  # a new context: every run's nodes made again (plus the changed runs' usage)
 
 
 def test_runs_end_where_their_subjects_say():
-    """writing.subject_runs: whole subjects in each run, every line kept in order, and the ends of runs set by the
+    """ntriples.subject_runs: whole subjects in each run, every line kept in order, and the ends of runs set by the
     subjects alone, so adding a subject changes only the run it falls in."""
     import zlib
 
@@ -490,20 +495,20 @@ def test_runs_end_where_their_subjects_say():
 
     subjects = [f"<https://example.org/s/{i:05d}>".encode() for i in range(2000)]
     lines = [s + b" <https://example.org/p> \"%d\" ." % k for s in subjects for k in range(3)]
-    runs = writing.subject_runs(lines)
+    runs = ntriples.subject_runs(lines)
     assert b"".join(runs) == writing._joined(lines)
     for run in runs[:-1]:
         last = run.splitlines()[-1].split(b" ")[0]
-        assert zlib.crc32(last) % writing.RUN_EVERY == 0
+        assert zlib.crc32(last) % ntriples.RUN_EVERY == 0
         assert all(line.split(b" ")[0] != last for line in runs[runs.index(run) + 1].splitlines())
     extra = b"<https://example.org/s/00500x> <https://example.org/p> \"x\" ."
-    again = writing.subject_runs(sorted(lines + [extra]))
+    again = ntriples.subject_runs(sorted(lines + [extra]))
     assert len(set(again) - set(runs)) == 1 and len(set(runs) - set(again)) == 1
     assert 20 < len(runs) < 200  # about one run every RUN_EVERY subjects
 
 
 def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line():
-    """writing.subject_runs finds a subject's lines by galloping bisection in sorted lines (in_order) and line by line
+    """ntriples.subject_runs finds a subject's lines by galloping bisection in sorted lines (in_order) and line by line
     otherwise: the same runs, for subjects that are prefixes of others (_:b1, _:b10, _:b1-x; <a1> and <a10>),
     with one line or many (more than the first gallop's 8), and for every run length."""
     import random
@@ -531,12 +536,12 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
         subjects = {s + b">" if s.startswith(b"<") else s for s in subjects}
         lines = sorted({s + b" <https://example.org/p%d> \"o\" ." % chooser.randint(0, 40)
                         for s in subjects for _ in range(chooser.choice([1, 2, 9, 40]))})
-        for every in (1, 2, 3, writing.RUN_EVERY):
-            original = writing.RUN_EVERY
-            writing.RUN_EVERY = every
+        for every in (1, 2, 3, ntriples.RUN_EVERY):
+            original = ntriples.RUN_EVERY
+            ntriples.RUN_EVERY = every
             try:
-                found = writing.subject_runs(lines)
-                assert found == writing.subject_runs(lines, in_order=False) == line_by_line(lines, every)
+                found = ntriples.subject_runs(lines)
+                assert found == ntriples.subject_runs(lines, in_order=False) == line_by_line(lines, every)
             finally:
-                writing.RUN_EVERY = original
+                ntriples.RUN_EVERY = original
             assert b"".join(found) == writing._joined(lines)

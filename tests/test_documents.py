@@ -9,6 +9,12 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from ysv_graph.incremental import quads as quad_chunks
+from ysv_graph.incremental import render
+from ysv_graph.incremental import runs
+from ysv_graph.incremental import workers
+from ysv_graph.rdf import gzip as rdf_gzip
+from ysv_graph.rdf import turtle
 from ysv_graph.incremental import build
 from ysv_graph.pipeline import describing
 from ysv_graph.incremental import documents
@@ -89,8 +95,8 @@ def test_summaries_of_documents_merge_into_the_statistics_of_their_union(built):
     assert merged.namespaces == describing.namespaces_of(iris, base) and len(merged.namespaces) > 10
     # the namespaces choose the same prefixes as the IRIs themselves
     for prefixes in (base.prefixes(), base.prefixes(per_kind=True)):
-        assert writing.namespaces_used(merged.namespaces, prefixes) == writing.namespaces_used(iris, prefixes)
-        assert 5 < len(writing.namespaces_used(iris, prefixes)) < len(prefixes)
+        assert turtle.namespaces_used(merged.namespaces, prefixes) == turtle.namespaces_used(iris, prefixes)
+        assert 5 < len(turtle.namespaces_used(iris, prefixes)) < len(prefixes)
 
 
 def test_lines_made_back_into_triples_are_the_same_triples(built):
@@ -102,7 +108,7 @@ def test_lines_made_back_into_triples_are_the_same_triples(built):
 def test_iris_of_lines_equal_those_of_the_terms(built):
     converter = ntriples.Converter()
     lines = ntriples.sorted_lines(converter, built.asserted)
-    assert ntriples.iris(ntriples.terms(lines)) == writing.ox_iris(converter.terms.values())
+    assert ntriples.iris(ntriples.terms(lines)) == turtle.ox_iris(converter.terms.values())
     assert str(XSD.string) in ntriples.iris(ntriples.terms(lines))  # plain literals count as xsd:string
 
 
@@ -224,10 +230,10 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
               b"".join(b"<s%d> <p> \"%s\" .\n" % (i, b" ".join(rng.choices(words, k=12))) for _ in range(300)))
              for i in range(200)]
     whole = b"".join(data for _name, data in parts)
-    kept = writing.RenderCache(tmp_path, "test-gzip")
-    first = writing.gzip_chunks(parts, kept)
+    kept = runs.RenderCache(tmp_path, "test-gzip")
+    first = rdf_gzip.gzip_chunks(parts, kept)
     assert gzip.decompress(first) == whole
-    assert writing.gzip_chunks(parts) == first  # the same bytes without a cache
+    assert rdf_gzip.gzip_chunks(parts) == first  # the same bytes without a cache
     if shutil.which("gzip"):  # an independent reader: the gzip command (checks the CRC and length too)
         path = tmp_path / "data.gz"
         path.write_bytes(first)
@@ -237,8 +243,8 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
     assert 5 < chunks < 40  # about one chunk for 16 parts
     edited = list(parts)
     edited[100] = (parts[100][0], parts[100][1].replace(b"word1 ", b"edited ", 1))
-    again = writing.RenderCache(tmp_path, "test-gzip")
-    second = writing.gzip_chunks(edited, again)
+    again = runs.RenderCache(tmp_path, "test-gzip")
+    second = rdf_gzip.gzip_chunks(edited, again)
     assert gzip.decompress(second) == b"".join(data for _name, data in edited)
     assert again.made == 1  # only the chunk holding the edited part was compressed again
     # chunks kept under their parts' keys (the Turtle's: a hash of each run): the same bytes, and a kept chunk's
@@ -248,17 +254,17 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
     def keys_of(parts_):
         return [hashlib.sha256(data).digest() for _name, data in parts_]
 
-    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
-    assert writing.gzip_chunks(parts, by_keys, keys_of(parts)) == first and by_keys.made == chunks
-    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
-    assert writing.gzip_chunks(edited, by_keys, keys_of(edited)) == second and by_keys.made == 1
+    by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
+    assert rdf_gzip.gzip_chunks(parts, by_keys, keys_of(parts)) == first and by_keys.made == chunks
+    by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
+    assert rdf_gzip.gzip_chunks(edited, by_keys, keys_of(edited)) == second and by_keys.made == 1
     unread = [(name, None) for name, _data in edited]  # every chunk kept: no data needed
-    by_keys = writing.RenderCache(tmp_path, "test-gzip-keys")
-    assert writing.gzip_chunks(unread, by_keys, keys_of(edited)) == second and by_keys.made == 0
+    by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
+    assert rdf_gzip.gzip_chunks(unread, by_keys, keys_of(edited)) == second and by_keys.made == 0
 
 
 def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp_path):
-    """writing.QuadChunks: ysv.nq and its gzip, made from chunks kept under their graphs' names and digests, are
+    """quad_chunks.QuadChunks: ysv.nq and its gzip, made from chunks kept under their graphs' names and digests, are
     the bytes made without a cache; a changed graph's chunk is made again, and a damaged file is not used."""
     import gzip
     import hashlib
@@ -268,10 +274,10 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
              for i, name in enumerate(names)}
 
     def made(cache, lines, digests=None, in_helper=False):
-        quads = writing.QuadChunks(cache)
+        quads = quad_chunks.QuadChunks(cache)
         chunks = quads.plan(names, digests or {}, {}, lines)
         if in_helper:  # what a rebuild's helper does with the chunks planned (it writes ysv.nq to a file)
-            done = writing.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            done = quad_chunks.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
             if done is None:
                 return None, None, quads.made
             return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
@@ -283,7 +289,7 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
     expected = b"".join(ntriples.quads(lines[name], name) for name in names)
     plain = made(None, lines)
     assert plain[0] == expected and gzip.decompress(plain[1]) == expected
-    assert plain[1] == writing.gzip_chunks([(str(name).encode(), ntriples.quads(lines[name], name))
+    assert plain[1] == rdf_gzip.gzip_chunks([(str(name).encode(), ntriples.quads(lines[name], name))
                                             for name in names])  # the chunks gzip_chunks makes
     first = made(tmp_path, lines)
     assert first[:2] == plain[:2] and first[2] == plain[2] > 3
@@ -303,7 +309,7 @@ def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp
 
 
 def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeypatch):
-    """writing.QuadChunks cuts a graph bigger than SPLIT_BYTES into pieces ended by lines (writing.graph_pieces): the
+    """quad_chunks.QuadChunks cuts a graph bigger than SPLIT_BYTES into pieces ended by lines (rdf_gzip.graph_pieces): the
     file and its gzip are still those made without a cache, from scratch and after edits, and an edit of a big
     graph makes again only the chunks of the pieces it touched."""
     import gzip
@@ -316,10 +322,10 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
              for i, name in enumerate(names)}
 
     def made(cache, lines, in_helper=False):
-        quads = writing.QuadChunks(cache)
+        quads = quad_chunks.QuadChunks(cache)
         chunks = quads.plan(names, {}, {}, lines)
         if in_helper:  # the pieces are cut by the helper
-            done = writing.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
+            done = quad_chunks.n_quads_file(cache, chunks, str(tmp_path / "ysv.nq"))
             if done is None:  # a kept chunk could not be read (and is deleted now)
                 return None
             return (tmp_path / "ysv.nq").read_bytes(), done[0], quads.made + done[1]
@@ -330,7 +336,7 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
     expected = b"".join(ntriples.quads(lines[name], name) for name in names)
     assert first[0] == expected and gzip.decompress(first[1]) == expected
     assert first[2] > 2 * 2000 // 64 * 0.5  # the two big graphs, in pieces
-    planned = writing.QuadChunks(tmp_path).plan(names, {}, {}, lines)
+    planned = quad_chunks.QuadChunks(tmp_path).plan(names, {}, {}, lines)
     assert [chunk[3] for chunk in planned if chunk[0] is None] == [None, None]  # cut as before: nothing to send
     assert made(tmp_path, lines, in_helper=True) == (*first[:2], 0)
     piece = next(iter((tmp_path / "render" / "n-quads").glob("*.chunk")))
@@ -391,7 +397,7 @@ def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(
 
 _WARM_SCRIPT = r"""
 from ysv_graph.pipeline import writing
-helper = writing.Helper()
+helper = workers.Helper()
 helper.warm(print, "warmed")
 helper.warm(int, "not a number")  # fails in the helper: no answer, and the helper goes on
 print(helper.submit(pow, 2, 5).result(), flush=True)
@@ -485,7 +491,7 @@ def test_turtle_of_lines_equals_turtle_of_the_triples(built):
     prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
     assert len(lines) > 500
-    assert writing.turtle_of_lines(lines, prefixes) == writing.turtle(graph, prefixes)
+    assert turtle.turtle_of_lines(lines, prefixes) == turtle.turtle(graph, prefixes)
 
 
 def test_turtle_of_lines_run_by_run_equals_turtle_of_the_whole(built, tmp_path):
@@ -498,27 +504,27 @@ def test_turtle_of_lines_run_by_run_equals_turtle_of_the_whole(built, tmp_path):
     graph |= {(URIRef(ex + name), URIRef("http://purl.org/dc/terms/title"), Literal(name)) for name in
               ("a", "ab", "a-b", "a/b", "b")}
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
-    whole = writing.turtle(graph, prefixes)
-    kept = writing.RenderCache(tmp_path, "catalog-turtle")
-    assert writing.turtle_of_lines(lines, prefixes, kept) == whole
+    whole = turtle.turtle(graph, prefixes)
+    kept = runs.RenderCache(tmp_path, "catalog-turtle")
+    assert turtle.turtle_of_lines(lines, prefixes, kept) == whole
     assert kept.made > 10
     graph.add((URIRef(ex + "ab"), URIRef("http://purl.org/dc/terms/description"), Literal("edited")))
-    edited = writing.turtle(graph, prefixes)
+    edited = turtle.turtle(graph, prefixes)
     assert edited != whole
-    again = writing.RenderCache(tmp_path, "catalog-turtle")
-    assert writing.turtle_of_lines(ntriples.sorted_lines(ntriples.Converter(), graph), prefixes, again) == edited
+    again = runs.RenderCache(tmp_path, "catalog-turtle")
+    assert turtle.turtle_of_lines(ntriples.sorted_lines(ntriples.Converter(), graph), prefixes, again) == edited
     assert again.made == 1
 
 
 def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_path):
-    """writing.CatalogueDraft: the metadata graph's lines, ordered while the helpers work; with the checksum lines
+    """render.CatalogueDraft: the metadata graph's lines, ordered while the helpers work; with the checksum lines
     added (new subjects, new lines of present subjects, lines already there), they are the distinct lines of the
     whole in turtle()'s order, and the Turtle made from them is turtle() of the whole."""
     graph = set(built.graphs[METADATA])
     prefixes = Base().prefixes(per_kind=True) | writing.EXTRA_PREFIXES
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
-    draft = writing.CatalogueDraft(lines + lines[:3])  # repeated lines are kept once
-    assert draft.lines == sorted(lines, key=writing.turtle_order)
+    draft = render.CatalogueDraft(lines + lines[:3])  # repeated lines are kept once
+    assert draft.lines == sorted(lines, key=turtle.turtle_order)
     dataset = URIRef("https://w3id.org/ysv/id/dataset/ysv")
     extra = {(dataset, URIRef("http://purl.org/dc/terms/extent"), Literal("1")),
              (URIRef("https://w3id.org/ysv/id/dataset/ysv/distribution/nt/sha256"), RDF.type,
@@ -526,16 +532,16 @@ def test_catalogue_draft_with_lines_added_is_the_whole_put_in_order(built, tmp_p
              (URIRef("https://w3id.org/ysv/id/aaa"), URIRef("http://purl.org/dc/terms/title"), Literal("first"))}
     extra_lines = ntriples.sorted_lines(ntriples.Converter(), extra) + lines[10:12]
     ordered, iris = draft.with_lines(extra_lines)
-    assert ordered == sorted(set(lines) | set(extra_lines), key=writing.turtle_order)
+    assert ordered == sorted(set(lines) | set(extra_lines), key=turtle.turtle_order)
     assert iris == ntriples.iris(set(ntriples.terms(ordered)))
     assert "https://example.org/new#Thing" in iris and "https://example.org/new#Thing" not in draft.iris
-    assert draft.lines == sorted(lines, key=writing.turtle_order)  # the draft itself is unchanged
-    kept = writing.RenderCache(tmp_path, "catalog-turtle")
-    assert writing._turtle_of_ordered(ordered, iris, prefixes, kept) == writing.turtle(graph | extra, prefixes)
+    assert draft.lines == sorted(lines, key=turtle.turtle_order)  # the draft itself is unchanged
+    kept = runs.RenderCache(tmp_path, "catalog-turtle")
+    assert render._turtle_of_ordered(ordered, iris, prefixes, kept) == turtle.turtle(graph | extra, prefixes)
 
 
 def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built, tmp_path):
-    """writing.CatalogueDraft.kept: from the draft kept by the last build, with lines removed (the only line of an
+    """render.CatalogueDraft.kept: from the draft kept by the last build, with lines removed (the only line of an
     IRI among them, so that the IRI goes) and added (a new namespace), it equals the draft made from nothing; so
     does one made when the kept draft is damaged or too different."""
     import random
@@ -544,10 +550,10 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
     rng = random.Random(3)
 
     def same(draft, expected_lines):
-        afresh = writing.CatalogueDraft(expected_lines)
+        afresh = render.CatalogueDraft(expected_lines)
         assert (draft.lines, draft.iris) == (afresh.lines, afresh.iris)
 
-    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
+    same(render.CatalogueDraft.kept(lines, tmp_path), lines)
     current = list(lines)
     lonely = b"<https://example.org/only/once> <http://purl.org/dc/terms/title> \"x\" ."
     for step in range(4):
@@ -559,20 +565,20 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
         if step % 2:  # the lines as a helper gets them: in a file (N-Triples, sorted, as ysv.nq's spill writes)
             spill = tmp_path / f"metadata-{step}.nt"
             spill.write_bytes(ntriples.joined(sorted(set(edited))))
-            draft = writing.CatalogueDraft.kept(str(spill), tmp_path)
+            draft = render.CatalogueDraft.kept(str(spill), tmp_path)
         else:
-            draft = writing.CatalogueDraft.kept(edited, tmp_path)
+            draft = render.CatalogueDraft.kept(edited, tmp_path)
         same(draft, edited)
         assert ("https://example.org/only/once" in draft.iris) == (step % 2 == 0)
         current = edited
     (tmp_path / "render" / "catalogue-draft.pickle").write_bytes(b"damaged")
-    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
+    same(render.CatalogueDraft.kept(lines, tmp_path), lines)
     # a draft kept by other code (another order, say) is not used
     path = tmp_path / "render" / "catalogue-draft.pickle"
     code, ordered, counts = pickle.loads(path.read_bytes())
     path.write_bytes(pickle.dumps((b"other code", ordered[::-1], counts)))
-    same(writing.CatalogueDraft.kept(lines, tmp_path), lines)
-    same(writing.CatalogueDraft.kept(lines[: len(lines) // 2], tmp_path), lines[: len(lines) // 2])
+    same(render.CatalogueDraft.kept(lines, tmp_path), lines)
+    same(render.CatalogueDraft.kept(lines[: len(lines) // 2], tmp_path), lines[: len(lines) // 2])
 
 
 _PARALLEL_SCRIPT = r"""
@@ -585,8 +591,8 @@ data, cache, parallel = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "pa
 if parallel:
     build.PARALLEL_DOCUMENTS = 1
 niced = []
-nice = writing.Helper.nice
-writing.Helper.nice = lambda helper, increment: niced.append(increment) or nice(helper, increment)
+nice = workers.Helper.nice
+workers.Helper.nice = lambda helper, increment: niced.append(increment) or nice(helper, increment)
 result = build.run(data, None, Base(), write=False, jobs=2, cache=cache)
 print(json.dumps({"files": {name: hashlib.sha256(data).hexdigest() for name, data in result.files.items()},
                   "made": sorted(map(str, result.graphs.made)), "counts": result.counts, "niced": niced}))
@@ -696,7 +702,7 @@ from ysv_graph.incremental import build
 from ysv_graph.pipeline import writing
 
 assert os.nice(0) < 19  # else no helper could be made nicer than this process
-plain, yielding = writing.Helper.start(), writing.Helper.start()
+plain, yielding = workers.Helper.start(), workers.Helper.start()
 try:
     assert plain is not None and yielding is not None
     assert yielding.nice(build.HELPER_NICE) == min(19, os.nice(0) + build.HELPER_NICE)
@@ -717,7 +723,7 @@ print("checked")
 
 
 def test_helpers_run_functions_at_the_niceness_they_were_given():
-    """writing.Helper: runs what it is sent in its own process and sends back the result, or the exception;
+    """workers.Helper: runs what it is sent in its own process and sends back the result, or the exception;
     made nicer, it runs at the build's niceness plus that, and the others do not (the Turtle and checks helpers
     yield to the JSON-LD's in a build from scratch, build.HELPER_NICE). In a fresh interpreter: helpers are only
     forked from a process without other threads."""
@@ -729,7 +735,7 @@ def test_helpers_run_functions_at_the_niceness_they_were_given():
 
 
 def test_crc32_combine_gives_the_crc_of_the_data_put_together():
-    """writing.crc32_combine (zlib's, which Python's zlib lacks): the gzip of ysv.nq combines its chunks' kept
+    """rdf_gzip.crc32_combine (zlib's, which Python's zlib lacks): the gzip of ysv.nq combines its chunks' kept
     CRC-32s instead of reading 285 MB again."""
     import random
     import zlib
@@ -738,11 +744,11 @@ def test_crc32_combine_gives_the_crc_of_the_data_put_together():
     for _ in range(300):
         a = rng.randbytes(rng.choice([0, 1, 7, 100, 5000]))
         b = rng.randbytes(rng.choice([0, 1, 3, 64, 4097, 70000]))
-        assert writing.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+        assert rdf_gzip.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
     parts = [rng.randbytes(rng.randint(0, 3000)) for _ in range(50)]
-    deflated = [writing.deflate_chunk(part) for part in parts]
+    deflated = [rdf_gzip.deflate_chunk(part) for part in parts]
     crcs = [zlib.crc32(part) if rng.random() < 0.7 else None for part in parts]  # some known, some not
     import gzip
 
-    member = writing.gzip_member(parts, deflated, crcs)
-    assert member == writing.gzip_member(parts, deflated) and gzip.decompress(member) == b"".join(parts)
+    member = rdf_gzip.gzip_member(parts, deflated, crcs)
+    assert member == rdf_gzip.gzip_member(parts, deflated) and gzip.decompress(member) == b"".join(parts)

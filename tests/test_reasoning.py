@@ -6,6 +6,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from ysv_graph.incremental import build
+from ysv_graph.incremental import closure
 from ysv_graph.pipeline import reasoning
 from ysv_graph.rdf.terms import Base
 
@@ -117,21 +118,21 @@ def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
 def test_the_ontology_closure_kept_in_the_cache_is_owlrls(tmp_path, ontology):
     """build keeps owlrl's closure of the ontology in its cache folder; read back in a later build it must be the
     same closure, and a changed ontology must be closed again (and replace the old file)."""
-    first = reasoning._closure_from_cache(ontology, tmp_path)
+    first = closure._read_or_close(ontology, tmp_path)
     assert set(first) == set(reasoning._close(ontology))
     files = list((tmp_path / "ontology").glob("*.pickle"))
     assert len(files) == 1
-    again = reasoning._closure_from_cache(ontology, tmp_path)  # from the file this time
+    again = closure._read_or_close(ontology, tmp_path)  # from the file this time
     assert set(again) == set(first) and list((tmp_path / "ontology").glob("*.pickle")) == files
     changed = Graph()
     for triple in ontology:
         changed.add(triple)
     extra = URIRef("https://example.org/def/Extra")
     changed.add((extra, RDFS.subClassOf, next(iter(ontology.subjects(RDF.type, OWL.Class)))))
-    closed = reasoning._closure_from_cache(changed, tmp_path)
+    closed = closure._read_or_close(changed, tmp_path)
     assert set(closed) == set(reasoning._close(changed)) and set(closed) != set(first)
     assert len(list((tmp_path / "ontology").glob("*.pickle"))) == 1
     assert list((tmp_path / "ontology").glob("*.pickle")) != files
     for path in (tmp_path / "ontology").glob("*.pickle"):  # a damaged file is closed again, not trusted
         path.write_bytes(b"not a pickle")
-    assert set(reasoning._closure_from_cache(changed, tmp_path)) == set(closed)
+    assert set(closure._read_or_close(changed, tmp_path)) == set(closed)

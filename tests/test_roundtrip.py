@@ -8,7 +8,9 @@ import pytest
 from pyld import jsonld
 from rdflib import Dataset, Graph
 
-from ysv_graph.pipeline.writing import to_ox
+from ysv_graph.rdf import ntriples
+from ysv_graph.rdf import turtle
+from ysv_graph.rdf.ntriples import to_ox
 
 
 def _ox_triples(graph: Graph) -> set:
@@ -136,9 +138,9 @@ def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
     extra |= {(s, p, Literal(v, datatype=XSD.date)) for v in awkward}
     extra |= {(s, p, URIRef("https://example.org/é?a=b&c#d")), (s, p, Literal(3)), (s, p, Literal(True))}
     for graph in (built.asserted, extra):
-        converter = writing.Converter()
+        converter = ntriples.Converter()
         ours = writing._sorted_graph_lines(converter, graph)
-        theirs = sorted(ox.serialize(writing.Converter().triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines())
+        theirs = sorted(ox.serialize(ntriples.Converter().triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines())
         assert ours == theirs
 
 
@@ -156,7 +158,7 @@ def test_our_json_writer_writes_what_json_dumps_writes():
 
 
 def test_namespaces_used_are_those_that_begin_an_iri():
-    """writing.namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
+    """turtle.namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
     definition on awkward cases: a namespace that is itself an IRI, namespaces that begin one another, one
     that sorts between IRIs without beginning any, and one past them all."""
     from ysv_graph.pipeline.writing import namespaces_used

@@ -20,7 +20,7 @@ from ysv_graph.rdf import ntriples
 from ysv_graph.incremental import rechecking
 from ysv_graph.pipeline import validation
 from ysv_graph.incremental import screening
-from ysv_graph.incremental import batches
+from ysv_graph.incremental import batches as validation_batches
 from ysv_graph.rdf.terms import SH, Base
 
 SHAPES_NS = "https://w3id.org/ysv/def/shapes/"
@@ -308,7 +308,7 @@ def test_breaking_the_constraint_is_reported(key, built, shapes, lines_before):
     # the build's way (documents in batches with their context, graph-wide rules in pyoxigraph) reports exactly
     # what pyshacl reports on the whole graph
     documents = _as_documents(data, built)
-    split = batches.validate_dataset(documents, only_this, jobs=0, documents_per_batch=20)
+    split = validation_batches.validate_dataset(documents, only_this, jobs=0, documents_per_batch=20)
     assert _summary(split.violations) == _summary(result.violations)
     assert len(list(split.report.subjects(RDF.type, SH.ValidationResult))) == len(result.violations)
     # a rebuild's recheck (rechecking: only the context of the nodes the edit affected, after a build that
@@ -386,7 +386,7 @@ def test_parallel_validation_reports_exactly_what_one_process_does(data_copy, tm
 
 def test_batches_cover_every_node_once_with_the_types_of_what_it_points_to(built, shapes):
     graphs = {n: g for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
-    batches = batches.plan(graphs, screening.document_shapes(shapes), documents_per_batch=7)
+    batches = validation_batches.plan(graphs, screening.document_shapes(shapes), documents_per_batch=7)
     assert len(batches) == -(-len(graphs) // 7)
     focus = [node for batch in batches for node in batch.focus]
     assert len(focus) == len(set(focus))  # every node is validated in one batch only
@@ -406,20 +406,20 @@ def test_graph_wide_rules_are_not_left_to_the_batches(shapes):
 
 def test_cached_results_are_reused_and_a_change_is_validated_again(built, shapes, tmp_path):
     graphs = {n: set(g) for n, g in built.graphs.items() if "/graph/source/" in n or n.endswith("/graph/metadata")}
-    first = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    first = validation_batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert first.result()[0].conforms and first.validated == len(first.batches)
-    again = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    again = validation_batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert again.result()[0].conforms and again.validated == 0
     # break one document: only its batch is validated again, and the cached batches do not hide the violation
     name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
     subject = sorted(s for s, _p, _o in graphs[name])[0]
     graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
-    broken = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    broken = validation_batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     result = broken.result()[0]
     assert broken.validated == 1
     assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
     # and a second run with the same broken data fails the same way from the cache
-    cached = batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
+    cached = validation_batches.Background(graphs, shapes, 0, tmp_path, documents_per_batch=10)
     assert _summary(cached.result()[0].violations) == _summary(result.violations)
     assert cached.validated == 0
 
@@ -433,13 +433,13 @@ def _document_graphs(built) -> dict:
 
 def test_the_screen_passes_conforming_batches_and_hands_broken_ones_to_pyshacl(built, shapes):
     graphs = _document_graphs(built)
-    clean = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    clean = validation_batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     assert clean.result()[0].conforms
     assert clean.validated == len(clean.batches) and clean.by_pyshacl == 0  # the screen decided every batch
     name = sorted((n for n in graphs if "/graph/source/" in n), key=str)[-1]
     subject = sorted(s for s, _p, _o in graphs[name])[0]
     graphs[name] = {t for t in graphs[name] if not (t[0] == subject and t[1] == RDFS.label)}
-    broken = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    broken = validation_batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     result = broken.result()[0]
     assert broken.by_pyshacl == 1  # only the batch holding the broken node went to pyshacl
     assert not result.conforms and {v.focus for v in result.violations} == {str(subject)}
@@ -453,7 +453,7 @@ def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, sha
     from ysv_graph.pipeline.writing import Converter, ntriples
 
     document_shapes = screening.document_shapes(shapes)
-    batch = batches.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
+    batch = validation_batches.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
     screen = screening.Screen.start(document_shapes)
     assert screen is not None, "shacl is a dependency: the screen must start"
     try:
@@ -469,7 +469,7 @@ def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, sha
 def test_without_the_screen_pyshacl_validates_every_batch(built, shapes, monkeypatch):
     graphs = _document_graphs(built)
     monkeypatch.setattr(screening.Screen, "start", classmethod(lambda cls, shapes: None))
-    alone = batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
+    alone = validation_batches.Background(graphs, shapes, 0, None, documents_per_batch=10)
     assert alone.result()[0].conforms and alone.by_pyshacl == alone.validated == len(alone.batches)
 
 
@@ -500,7 +500,7 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
         "screen.close()\n"
         "graphs = {URIRef(f'urn:x:graph/{i}'): {(URIRef(f'urn:x:n{i}'), RDFS.seeAlso, URIRef('urn:x:b'))}\n"
         "          for i in range(4)}\n"
-        "background = batches.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
+        "background = validation_batches.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
         "print('conforms', background.result()[0].conforms, background.validated)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,

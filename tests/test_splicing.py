@@ -1,5 +1,5 @@
-"""A rebuild's Turtle and JSON-LD are made from the runs kept of the last build (writing.KeptRuns): only the spans
-of runs holding a changed subject are cut again from the N-Triples (writing._run_list). The result must be,
+"""A rebuild's Turtle and JSON-LD are made from the runs kept of the last build (kept_runs.KeptRuns): only the spans
+of runs holding a changed subject are cut again from the N-Triples (kept_runs._run_list). The result must be,
 byte for byte, what the writers make of the whole N-Triples from nothing, whatever the edit: subjects changed,
 added (also before the first and after the last, and subjects that end a run), removed (also those that end a
 run, so that two runs become one), and edits that change the JSON-LD context."""
@@ -11,6 +11,8 @@ import zlib
 
 import pytest
 
+from ysv_graph.incremental import runs as kept_runs
+from ysv_graph.rdf import ntriples
 from ysv_graph.pipeline import writing
 from ysv_graph.rdf.terms import Base
 
@@ -27,7 +29,7 @@ def _subject(i: int) -> bytes:
 
 
 def _ends_a_run(subject: bytes) -> bool:
-    return zlib.crc32(subject) % writing.RUN_EVERY == 0
+    return zlib.crc32(subject) % ntriples.RUN_EVERY == 0
 
 
 def _lines_of(i: int, version: int = 0) -> list[bytes]:
@@ -46,14 +48,14 @@ def _whole(lines: set[bytes]) -> bytes:
 def _from_nothing(path, tmp_path) -> tuple[bytes, bytes, bytes, bytes]:
     """What the writers make of the file without any cache: the Turtle, the context, the JSON-LD and the Turtle's
     gzip (whose chunks end after runs, so a rebuild must cut its runs where a build from nothing does)."""
-    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, None)
-    context, json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, None)[:2]
+    turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, None)
+    context, json_ld = kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, None)[:2]
     return turtle[0], context, json_ld, turtle[1]
 
 
 def _first_subjects(path) -> list[bytes]:
     """Where a build from nothing starts its runs."""
-    return [run[:run.find(b" ")] for run in writing.subject_runs(path.read_bytes().splitlines())]
+    return [run[:run.find(b" ")] for run in ntriples.subject_runs(path.read_bytes().splitlines())]
 
 
 def _changed_subjects(before: set[bytes], after: set[bytes]) -> tuple[bytes, ...]:
@@ -66,9 +68,9 @@ def start(tmp_path):
     path = tmp_path / "ysv.nt"
     path.write_bytes(_whole(lines))
     cache = tmp_path / "cache"
-    changes = writing.Changes(b"token 0")
-    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
-    writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    changes = kept_runs.Changes(b"token 0")
+    kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     return lines, path, cache
 
 
@@ -104,17 +106,17 @@ def test_spliced_outputs_equal_the_whole_made_from_nothing(start, tmp_path, seed
     for step in range(3):  # edits upon edits: each build splices into the runs the last one kept
         after = _edits(before, rng)
         path.write_bytes(_whole(after))
-        changes = writing.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
+        changes = kept_runs.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
         cut_sizes.clear()
-        turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
-        json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+        turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+        json_ld = kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
         largest_cut = max(cut_sizes)
         expected = _from_nothing(path, tmp_path)
         assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == expected
         assert gzip.decompress(turtle[1]) == expected[0]
         for name in ("turtle", "json-ld"):  # the runs kept for the next build are those of a build from nothing
-            assert writing.KeptRuns.read(cache, name).firsts == _first_subjects(path)
-        runs = len(writing.subject_runs(path.read_bytes().splitlines()))
+            assert kept_runs.KeptRuns.read(cache, name).firsts == _first_subjects(path)
+        runs = len(ntriples.subject_runs(path.read_bytes().splitlines()))
         assert turtle[3] > runs // 2 and json_ld[3] > runs // 2  # most runs were taken as they were ...
         assert 0 < largest_cut < path.stat().st_size // 4  # ... and only small spans of the file cut again
         assert 1 <= turtle[2] <= 40
@@ -125,11 +127,11 @@ def test_a_new_property_changes_the_context_and_every_run_is_made_again(start, t
     lines, path, cache = start
     after = lines | {b'<https://w3id.org/ysv/id/finding/f00004> <https://w3id.org/ysv/def/brandNew> "1" .'}
     path.write_bytes(_whole(after))
-    changes = writing.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
-    json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    changes = kept_runs.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
+    json_ld = kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     assert b"brandNew" in json_ld[0] and json_ld[3] == 0  # no kept run could be used under the new context
     assert (json_ld[0], json_ld[1]) == _from_nothing(path, tmp_path)[1:3]
-    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
     assert turtle[0] == _from_nothing(path, tmp_path)[0] and turtle[3] > 0  # the Turtle has no context
 
 
@@ -140,9 +142,9 @@ def test_runs_kept_of_other_n_triples_are_not_spliced_into(start, tmp_path, befo
     lines, path, cache = start
     after = {line for line in lines if not line.startswith(_subject(10) + b" ")}
     path.write_bytes(_whole(after))
-    changes = writing.Changes(b"token 1", before, ())  # a wrong (empty) list of subjects: must not be trusted
-    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
-    json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+    changes = kept_runs.Changes(b"token 1", before, ())  # a wrong (empty) list of subjects: must not be trusted
+    turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    json_ld = kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
     assert turtle[3] == json_ld[3] == 0
     assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == _from_nothing(path, tmp_path)
 
@@ -158,27 +160,27 @@ def test_line_at_finds_where_a_subject_starts_by_bisection():
 
 
 def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_changed(start, tmp_path, monkeypatch):
-    """writing.KeptRuns.save keeps the bodies in blocks of runs, each a file named by what it holds: after an edit
+    """kept_runs.KeptRuns.save keeps the bodies in blocks of runs, each a file named by what it holds: after an edit
     of one subject only its block is new (the JSON-LD's bodies are tens of megabytes: rewriting them every build
     cost more than the rest of the splice); a damaged block means no kept runs, and the outputs are still right."""
     lines, path, cache = start
     monkeypatch.setattr(writing, "BLOCK_EVERY", 4)  # this small graph's 50 runs in a dozen blocks
-    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 0"))
+    kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, kept_runs.Changes(b"token 0"))
     folder = cache / "render" / "turtle-blocks"
     before = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
     assert len(before) > 3
     after = {line.replace(b"version 0", b"version 9") if line.startswith(_subject(100) + b" ") else line
              for line in lines}
     path.write_bytes(_whole(after))
-    changes = writing.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
-    turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+    changes = kept_runs.Changes(b"token 1", b"token 0", _changed_subjects(lines, after))
+    turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
     now = {p.name: p.stat().st_ino for p in folder.glob("*.block")}
     assert len(set(now) - set(before)) == 1 and len(now) == len(before)  # one block replaced, the old one gone
     assert all(before[name] == now[name] for name in set(now) & set(before))  # the others not rewritten
     assert turtle[0] == _from_nothing(path, tmp_path)[0]
     next(iter(folder.glob("*.block"))).write_bytes(b"damaged")
-    assert writing.KeptRuns.read(cache, "turtle") is None
-    again = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(b"token 2", b"token 1", ()))
+    assert kept_runs.KeptRuns.read(cache, "turtle") is None
+    again = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, kept_runs.Changes(b"token 2", b"token 1", ()))
     assert again[0] == turtle[0] and again[3] == 0  # nothing kept could be trusted: every run cut again
 
 
@@ -208,8 +210,8 @@ def test_spliced_outputs_with_blank_nodes_and_subjects_that_prefix_others(tmp_pa
     cache = tmp_path / "cache"
     before = write()
     token = b"token 0"
-    writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, writing.Changes(token))
-    writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, writing.Changes(token))
+    kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, kept_runs.Changes(token))
+    kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, kept_runs.Changes(token))
     for step in range(4):
         ordered = sorted(present)
         if step == 3:
@@ -223,10 +225,10 @@ def test_spliced_outputs_with_blank_nodes_and_subjects_that_prefix_others(tmp_pa
             for label in ("_:b1", "_:b10", "_:b101", f"_:z{step}"):
                 present[label] = present.get(label, 0) + 1
         after = write()
-        changes = writing.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
-        turtle = writing.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
-        json_ld = writing.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
+        changes = kept_runs.Changes(f"token {step + 1}".encode(), token, _changed_subjects(before, after))
+        turtle = kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, changes)
+        json_ld = kept_runs.kept_json_ld(str(path), JSON_LD_PREFIXES, cache, changes)
         assert (turtle[0], json_ld[0], json_ld[1], turtle[1]) == _from_nothing(path, tmp_path)
         if after:
-            assert writing.KeptRuns.read(cache, "turtle").firsts == _first_subjects(path)
+            assert kept_runs.KeptRuns.read(cache, "turtle").firsts == _first_subjects(path)
         before, token = after, changes.now

@@ -10,16 +10,12 @@ import os
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
 from ..rdf.terms import DEFAULT_BASE, Base
 
-EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from .console import EXIT_ERROR, EXIT_INVALID, EXIT_OK, err, out
 
 
 def _build(args) -> int:
@@ -108,10 +104,18 @@ def _query(args) -> int:
     from ..serve import querying
 
     if args.endpoint:
-        from ..publish import remote
-        return remote.query_cli(args)
+        from .publishing import query_cli
+        return query_cli(args)
+    if args.query is None:
+        _list_queries(querying)
+        return EXIT_OK
     try:
         path = querying.resolve(args.query)
+    except FileNotFoundError as exc:
+        err.print(f"ysv-graph: query: {exc}; the shipped queries are:", markup=False)
+        _list_queries(querying, err)
+        return EXIT_ERROR
+    try:
         store = querying.open_store(Path(args.out))
         result = querying.run(store, path.read_text(encoding="utf-8"), Base(args.base))
     except (FileNotFoundError, OSError) as exc:
@@ -122,6 +126,14 @@ def _query(args) -> int:
         return EXIT_ERROR
     querying.print_result(result, args.format, path.stem, out)
     return EXIT_OK
+
+
+def _list_queries(querying, console=None) -> None:
+    """Every shipped query's name and the question it answers."""
+    console = console or out
+    for name, question, _text in querying.examples():
+        console.print(f"  {name:<34} {question}", markup=False)
+    console.print("run one with: ysv-graph query NAME (or a path to a .rq file)", markup=False)
 
 
 def _serve(args) -> int:
@@ -138,9 +150,9 @@ def _serve(args) -> int:
 
 
 def _publish(args) -> int:
-    from ..publish import remote
+    from .publishing import publish_cli
 
-    return remote.publish_cli(args)
+    return publish_cli(args)
 
 
 def _stats(args) -> int:
@@ -202,8 +214,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--base", default=DEFAULT_BASE)
     v.set_defaults(func=_validate)
 
-    q = sub.add_parser("query", help="run a shipped query (queries/NAME.rq) or a .rq file against out/")
-    q.add_argument("query")
+    q = sub.add_parser("query", help="run a shipped query (queries/NAME.rq) or a .rq file against out/; with no "
+                                     "name, list the shipped queries and their questions")
+    q.add_argument("query", nargs="?")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.add_argument("--out", default="out")
     q.add_argument("--base", default=DEFAULT_BASE)

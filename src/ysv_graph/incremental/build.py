@@ -24,7 +24,7 @@ from ..pipeline import mapping
 from ..rdf import ntriples
 from ..pipeline import reasoning
 from . import rechecking
-from . import render, runs, union, workers
+from . import closure, parsing, render, runs, union, workers
 from ..pipeline import validation
 from . import screening
 from . import batches
@@ -263,7 +263,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         timings[name] = time.perf_counter() - timings[name]
 
     stage("load")
-    curated = loading.load(Path(data_dir), jobs, cache)
+    curated = parsing.load(Path(data_dir), jobs, cache)
     done("load")
 
     # Map, reason, describe: one source document at a time, each kept in the cache (documents.py). A document
@@ -272,7 +272,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     # reasoned over, summarised and kept) in parallel processes when there are many (_make_documents).
     stage("map")
     ontology = load_ontology(base)
-    reasoner = reasoning.Reasoner(ontology, cache)
+    reasoner = reasoning.Reasoner(ontology, closure.kept_closure(cache))
     converter = ntriples.Converter()
     ontology_lines = ntriples.sorted_lines(converter, ontology)
     kept_documents = documents.DocumentCache(cache if reasoner.distributes else None,

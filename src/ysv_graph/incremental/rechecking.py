@@ -33,7 +33,6 @@ from . import caching
 from ..rdf import ntriples
 from ..pipeline import validation
 from . import screening
-from . import batches
 
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 

@@ -81,7 +81,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
 
     # 1. load & check the curated YAML
     stage("load")
-    curated = load.load(Path(data_dir), processes=0)
+    curated = load.load(Path(data_dir))
     done("load")
 
     # 2. map the records to RDF: one named graph per source document, one for the dataset's description

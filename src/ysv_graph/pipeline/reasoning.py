@@ -16,13 +16,11 @@ tests/test_reasoning.py proves the result equals what owlrl's full closure adds 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from ..incremental import caching
 
 SUPPORTED_PREDICATES = {
     RDF.type, RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,
@@ -45,43 +43,14 @@ class UnsupportedOntology(Exception):
 _CLOSURES: dict[frozenset, Graph] = {}
 
 
-def close_ontology(ontology: Graph, cache: Path | None = None) -> Graph:
-    """The ontology's OWL 2 RL closure, computed by owlrl once per ontology: kept in this process, and, given a
-    cache folder, in a file named by a hash of the ontology and the owlrl version, so that the next build does not
-    close it again (a third of a second, which is a sixth of building the real dataset). An ontology with blank
-    nodes is not kept on disk: they would not read back as the same nodes."""
+def close_ontology(ontology: Graph) -> Graph:
+    """The ontology's OWL 2 RL closure, computed by owlrl once per ontology and kept in this process (the
+    incremental build also keeps it between builds: incremental.closure)."""
     key = frozenset(ontology)
     if key not in _CLOSURES:
         _CLOSURES.clear()
-        _CLOSURES[key] = _closure_from_cache(ontology, Path(cache)) if cache is not None else _close(ontology)
+        _CLOSURES[key] = _close(ontology)
     return _CLOSURES[key]
-
-
-def _closure_from_cache(ontology: Graph, cache: Path) -> Graph:
-    import hashlib
-    from importlib.metadata import version
-
-    if any(isinstance(term, BNode) for triple in ontology for term in triple):
-        return _close(ontology)
-    lines = sorted(ontology.serialize(format="nt", encoding="utf-8").splitlines())
-    digest = hashlib.sha256(f"owlrl {version('owlrl')}\n".encode() + b"\n".join(lines)).hexdigest()
-    folder = cache / "ontology"
-    path = folder / f"{digest}.pickle"  # not N-Triples: owlrl's closure has triples about literals
-    kept = caching.read(path)
-    if isinstance(kept, list):
-        closed = Graph()
-        try:
-            for triple in kept:
-                closed.add(triple)
-        except Exception:  # noqa: BLE001 - not triples: closed again below
-            closed = Graph()
-        if len(closed) >= len(ontology):  # a closure holds at least the ontology; anything less is damaged
-            return closed
-    closed = _close(ontology)
-    if not any(isinstance(term, BNode) for triple in closed for term in triple):
-        caching.prune(folder, {digest})  # one ontology is built with at a time: only its closure is kept
-        caching.write(path, sorted(closed))
-    return closed
 
 
 def _close(ontology: Graph) -> Graph:
@@ -224,9 +193,9 @@ class Reasoner:
     """The data reasoner for one ontology: refuses what it does not support, closes the ontology (owlrl; see
     close_ontology for the cache), and then entails any data with what the closure implies."""
 
-    def __init__(self, ontology: Graph, cache: Path | None = None):
+    def __init__(self, ontology: Graph, close=close_ontology):
         check_supported(ontology)
-        self.closed = close_ontology(ontology, cache)
+        self.closed = close(ontology)
         self.rules = Rules(self.closed)
         self.closed_set = _closed_set(self.closed)
 
@@ -242,10 +211,9 @@ class Reasoner:
         return entail(data, self.rules, self.closed_set)
 
 
-def reason(ontology: Graph, data, cache: Path | None = None) -> set:
-    """The data entailments: what the ontology lets us conclude about the data, minus what is asserted. cache: a
-    folder where the ontology's closure is kept for the next process (see close_ontology)."""
-    return Reasoner(ontology, cache).entail(data)
+def reason(ontology: Graph, data) -> set:
+    """The data entailments: what the ontology lets us conclude about the data, minus what is asserted."""
+    return Reasoner(ontology).entail(data)
 
 
 def _closed_set(closed: Graph) -> frozenset:
