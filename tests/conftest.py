@@ -30,8 +30,11 @@ def corpus_module():
 
 @pytest.fixture(scope="session")
 def built():
-    """The real data built in memory (nothing written)."""
-    return build.run(DATA, None, Base(), write=False)
+    """The real data built in memory by the plain pipeline, with the static site (nothing written)."""
+    from ysv_graph.pipeline import build as plain
+    from ysv_graph.serve.site import render_site
+
+    return plain.run(DATA, None, Base(), pages=render_site, write=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from ysv_graph.incremental import runs
+from ysv_graph.incremental import runs as kept_runs
 from ysv_graph.rdf import ntriples
 from ysv_graph.rdf import turtle as rdf_turtle
 from ysv_graph.incremental import build
 from ysv_graph.incremental import documents
 from ysv_graph.incremental import parsing
 from ysv_graph.rdf.terms import Base
+
+
+@pytest.fixture(autouse=True)
+def _through_the_screen(monkeypatch):
+    """These tests are of the path a build above VALIDATE_WHOLE_BELOW takes (screen, batches, recheck): the size
+    is set to 0 so that even small data takes it (tests/test_validation_differential.py: it equals pyshacl)."""
+    monkeypatch.setenv("YSV_VALIDATE_WHOLE_BELOW", "0")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +123,7 @@ def _build(data: Path, out: Path, *extra: str) -> tuple[int, str]:
     import sys
 
     run = subprocess.run([sys.executable, "-m", "ysv_graph", "build", "--data", str(data), "--out", str(out),
-                          "--no-site", *extra], capture_output=True, text=True)
+                          "--no-site", "--timings", *extra], capture_output=True, text=True)
     return run.returncode, run.stdout + run.stderr
 
 
@@ -265,8 +273,8 @@ def test_folder_keys_come_from_the_stat_index_while_the_files_stat_the_same(corp
     shutil.copytree(corpora[1], data)
     folders = sorted(p.name for p in data.iterdir() if p.is_dir())
     hashed: list[str] = []
-    folder_key = loading._folder_key
-    monkeypatch.setattr(loading, "_folder_key", lambda folder, code: hashed.append(folder.name)
+    folder_key = parsing._folder_key
+    monkeypatch.setattr(parsing, "_folder_key", lambda folder, code: hashed.append(folder.name)
                         or folder_key(folder, code))
     first = parsing.load(data, 0, cache)
     assert sorted(hashed) == folders  # the files were copied a moment ago: too recent to trust their stat
@@ -422,7 +430,7 @@ def test_parse_cache_loads_what_parsing_loads_and_parses_only_changed_folders(co
 
 def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remakes_only_what_changed(
         builds, tmp_path):
-    """runs.kept_turtle and kept_json_ld cut the sorted N-Triples into runs of subjects and render each on its own
+    """kept_runs.kept_turtle and kept_json_ld cut the sorted N-Triples into runs of subjects and render each on its own
     (RenderCache keeps them between builds). Put together, they must be exactly what pyoxigraph's Turtle writer
     and jsonld.dumps make of the whole graph; after an edit, only the runs holding changed subjects are made
     again, and the result is again exactly that of the whole."""
@@ -437,7 +445,7 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     def reference(nt: bytes) -> tuple[bytes, bytes]:
         lines = nt.replace(rdf_turtle.TYPE_PREDICATE, rdf_turtle.TYPE_MARKER).splitlines()
         lines.sort()
-        ordered = writing._joined(lines).replace(rdf_turtle.TYPE_MARKER, rdf_turtle.TYPE_PREDICATE)
+        ordered = ntriples.joined(lines).replace(rdf_turtle.TYPE_MARKER, rdf_turtle.TYPE_PREDICATE)
         turtle = ox.serialize(ox.parse(ordered, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.TURTLE,
                               prefixes=ttl_prefixes)
         return turtle, jsonld.dumps(nt, jsonld.build_context(jsonld.read(nt), json_prefixes))
@@ -449,21 +457,21 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
     runs = len(ntriples.subject_runs(nt.splitlines()))
     assert runs > 20  # enough runs that keeping them matters
     for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # without a cache; filling it; from it
-        made_turtle = runs.kept_turtle(str(path), ttl_prefixes, cache)
-        made_json = runs.kept_json_ld(str(path), json_prefixes, cache)
+        made_turtle = kept_runs.kept_turtle(str(path), ttl_prefixes, cache)
+        made_json = kept_runs.kept_json_ld(str(path), json_prefixes, cache)
         assert made_turtle[0] == turtle and made_json[1] == json_ld
         assert gzip.decompress(made_turtle[1]) == turtle
     assert made_turtle[2] == 0 and made_json[2] == 0  # the last time, everything came from the cache
-    real_digest = runs.writers_digest
+    real_digest = kept_runs.writers_digest
     try:  # other writers' code (or another pyoxigraph): nothing is taken from the cache
-        runs.writers_digest = lambda: b"other code"
-        assert runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
-        assert runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
+        kept_runs.writers_digest = lambda: b"other code"
+        assert kept_runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")[2] == runs
+        assert kept_runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")[2] == 2 * runs
     finally:
-        runs.writers_digest = real_digest
+        kept_runs.writers_digest = real_digest
     for _ in range(2):  # back to this code: its runs are made again (the cache kept only the last build's)
-        made_turtle = runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
-        made_json = runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
+        made_turtle = kept_runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
+        made_json = kept_runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_turtle[2] == 0 and made_json[2] == 0
 
     # an edit: one finding's description changed, one subject added (with a property no other subject has, so
@@ -475,13 +483,13 @@ def test_turtle_and_json_ld_made_run_by_run_equal_the_whole_and_the_cache_remake
               for line in lines if not line.startswith(gone + b" ")]
     edited.append(b'<https://w3id.org/ysv/id/finding/new> <https://w3id.org/ysv/def/brandNew> "1" .')
     edited.sort()
-    nt2 = writing._joined(edited)
+    nt2 = ntriples.joined(edited)
     path.write_bytes(nt2)
     turtle2, json_ld2 = reference(nt2)
     assert turtle2 != turtle and json_ld2 != json_ld
-    made_turtle = runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
+    made_turtle = kept_runs.kept_turtle(str(path), ttl_prefixes, tmp_path / "cache")
     assert made_turtle[0] == turtle2 and 1 <= made_turtle[2] <= 3  # the runs of the three subjects touched
-    made_json = runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
+    made_json = kept_runs.kept_json_ld(str(path), json_prefixes, tmp_path / "cache")
     assert made_json[1] == json_ld2
     assert made_json[2] > runs  # a new context: every run's nodes made again (plus the changed runs' usage)
 
@@ -496,7 +504,7 @@ def test_runs_end_where_their_subjects_say():
     subjects = [f"<https://example.org/s/{i:05d}>".encode() for i in range(2000)]
     lines = [s + b" <https://example.org/p> \"%d\" ." % k for s in subjects for k in range(3)]
     runs = ntriples.subject_runs(lines)
-    assert b"".join(runs) == writing._joined(lines)
+    assert b"".join(runs) == ntriples.joined(lines)
     for run in runs[:-1]:
         last = run.splitlines()[-1].split(b" ")[0]
         assert zlib.crc32(last) % ntriples.RUN_EVERY == 0
@@ -522,11 +530,11 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
             this = line[:line.find(b" ")]
             if this != subject:
                 if subject is not None and zlib.crc32(subject) % every == 0:
-                    runs.append(writing._joined(lines[start:i]))
+                    runs.append(ntriples.joined(lines[start:i]))
                     start = i
                 subject = this
         if start < len(lines):
-            runs.append(writing._joined(lines[start:]))
+            runs.append(ntriples.joined(lines[start:]))
         return runs
 
     chooser = random.Random(5)
@@ -544,4 +552,4 @@ def test_runs_of_sorted_lines_found_by_bisection_equal_those_found_line_by_line(
                 assert found == ntriples.subject_runs(lines, in_order=False) == line_by_line(lines, every)
             finally:
                 ntriples.RUN_EVERY = original
-            assert b"".join(found) == writing._joined(lines)
+            assert b"".join(found) == ntriples.joined(lines)

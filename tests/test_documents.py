@@ -230,23 +230,19 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
               b"".join(b"<s%d> <p> \"%s\" .\n" % (i, b" ".join(rng.choices(words, k=12))) for _ in range(300)))
              for i in range(200)]
     whole = b"".join(data for _name, data in parts)
-    kept = runs.RenderCache(tmp_path, "test-gzip")
-    first = rdf_gzip.gzip_chunks(parts, kept)
+    first = rdf_gzip.gzip_chunks(parts)
     assert gzip.decompress(first) == whole
-    assert rdf_gzip.gzip_chunks(parts) == first  # the same bytes without a cache
     if shutil.which("gzip"):  # an independent reader: the gzip command (checks the CRC and length too)
         path = tmp_path / "data.gz"
         path.write_bytes(first)
         assert subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=True).stdout == whole
     assert len(first) < 1.03 * len(gzip.compress(whole, compresslevel=6, mtime=0))
-    chunks = kept.made
+    chunks = len(rdf_gzip.chunk_ends([name for name, _data in parts]))
     assert 5 < chunks < 40  # about one chunk for 16 parts
     edited = list(parts)
     edited[100] = (parts[100][0], parts[100][1].replace(b"word1 ", b"edited ", 1))
-    again = runs.RenderCache(tmp_path, "test-gzip")
-    second = rdf_gzip.gzip_chunks(edited, again)
+    second = rdf_gzip.gzip_chunks(edited)
     assert gzip.decompress(second) == b"".join(data for _name, data in edited)
-    assert again.made == 1  # only the chunk holding the edited part was compressed again
     # chunks kept under their parts' keys (the Turtle's: a hash of each run): the same bytes, and a kept chunk's
     # data is not read (nor put together, nor hashed)
     import hashlib
@@ -255,12 +251,12 @@ def test_gzip_of_chunks_reads_back_whole_with_any_reader_and_recompresses_only_w
         return [hashlib.sha256(data).digest() for _name, data in parts_]
 
     by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
-    assert rdf_gzip.gzip_chunks(parts, by_keys, keys_of(parts)) == first and by_keys.made == chunks
+    assert runs.gzip_chunks_kept(parts, by_keys, keys_of(parts)) == first and by_keys.made == chunks
     by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
-    assert rdf_gzip.gzip_chunks(edited, by_keys, keys_of(edited)) == second and by_keys.made == 1
+    assert runs.gzip_chunks_kept(edited, by_keys, keys_of(edited)) == second and by_keys.made == 1
     unread = [(name, None) for name, _data in edited]  # every chunk kept: no data needed
     by_keys = runs.RenderCache(tmp_path, "test-gzip-keys")
-    assert rdf_gzip.gzip_chunks(unread, by_keys, keys_of(edited)) == second and by_keys.made == 0
+    assert runs.gzip_chunks_kept(unread, by_keys, keys_of(edited)) == second and by_keys.made == 0
 
 
 def test_n_quads_chunks_kept_by_their_graphs_digests_equal_those_made_afresh(tmp_path):
@@ -314,8 +310,9 @@ def test_big_graphs_are_cut_into_pieces_for_the_n_quads_chunks(tmp_path, monkeyp
     graph makes again only the chunks of the pieces it touched."""
     import gzip
 
-    monkeypatch.setattr(writing, "SPLIT_BYTES", 20_000)
-    monkeypatch.setattr(writing, "PIECE_EVERY", 64)
+    monkeypatch.setattr(quad_chunks, "SPLIT_BYTES", 20_000)
+    monkeypatch.setattr(rdf_gzip, "SPLIT_BYTES", 20_000)
+    monkeypatch.setattr(rdf_gzip, "PIECE_EVERY", 64)
     names = [URIRef(f"https://example.org/graph/{i}") for i in range(40)]
     lines = {name: sorted(b"<https://example.org/s/%d/%d> <https://example.org/p> \"%d\" ." % (i, k, k)
                           for k in range(2000 if i in (3, 17) else 30))
@@ -396,7 +393,7 @@ def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(
 
 
 _WARM_SCRIPT = r"""
-from ysv_graph.pipeline import writing
+from ysv_graph.incremental import workers
 helper = workers.Helper()
 helper.warm(print, "warmed")
 helper.warm(int, "not a number")  # fails in the helper: no answer, and the helper goes on
@@ -506,13 +503,13 @@ def test_turtle_of_lines_run_by_run_equals_turtle_of_the_whole(built, tmp_path):
     lines = ntriples.sorted_lines(ntriples.Converter(), graph)
     whole = turtle.turtle(graph, prefixes)
     kept = runs.RenderCache(tmp_path, "catalog-turtle")
-    assert turtle.turtle_of_lines(lines, prefixes, kept) == whole
+    assert render.turtle_of_lines_kept(lines, prefixes, kept) == whole
     assert kept.made > 10
     graph.add((URIRef(ex + "ab"), URIRef("http://purl.org/dc/terms/description"), Literal("edited")))
     edited = turtle.turtle(graph, prefixes)
     assert edited != whole
     again = runs.RenderCache(tmp_path, "catalog-turtle")
-    assert turtle.turtle_of_lines(ntriples.sorted_lines(ntriples.Converter(), graph), prefixes, again) == edited
+    assert render.turtle_of_lines_kept(ntriples.sorted_lines(ntriples.Converter(), graph), prefixes, again) == edited
     assert again.made == 1
 
 
@@ -584,7 +581,7 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
 _PARALLEL_SCRIPT = r"""
 import hashlib, json, sys
 from pathlib import Path
-from ysv_graph.incremental import build
+from ysv_graph.incremental import build, workers
 from ysv_graph.pipeline import writing
 from ysv_graph.rdf.terms import Base
 data, cache, parallel = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "parallel"
@@ -698,8 +695,7 @@ def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_
 
 HELPER_CHECK = """
 import os
-from ysv_graph.incremental import build
-from ysv_graph.pipeline import writing
+from ysv_graph.incremental import build, workers
 
 assert os.nice(0) < 19  # else no helper could be made nicer than this process
 plain, yielding = workers.Helper.start(), workers.Helper.start()

@@ -18,6 +18,14 @@ from ysv_graph.pipeline import validation
 from ysv_graph.incremental import screening
 from ysv_graph.rdf.terms import SH, Base
 
+
+@pytest.fixture(autouse=True)
+def _through_the_screen(monkeypatch):
+    """These tests are of the path a build above VALIDATE_WHOLE_BELOW takes (screen, batches, recheck): the size
+    is set to 0 so that even small data takes it (tests/test_validation_differential.py: it equals pyshacl)."""
+    monkeypatch.setenv("YSV_VALIDATE_WHOLE_BELOW", "0")
+
+
 RECHECKED = "nodes rechecked (-1: the whole graph)"
 KEPT_RUNS = "Turtle runs kept as they were (not cut again)"
 MADE_CHUNKS = "N-Quads chunks made (not cached)"
@@ -33,7 +41,7 @@ def test_a_rebuild_checks_only_what_changed_and_finds_what_a_full_check_finds(da
     cache = tmp_path / "cache"
     whole_graph_checks = []
     screen_and_check = screening.screen_and_check
-    monkeypatch.setattr(validation, "screen_and_check",
+    monkeypatch.setattr(screening, "screen_and_check",
                         lambda *args, **kw: whole_graph_checks.append(1) or screen_and_check(*args, **kw))
 
     def run(**kw):

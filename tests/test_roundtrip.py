@@ -110,7 +110,7 @@ def test_our_compaction_is_what_pyld_compaction_gives(built):
     """The build compacts JSON-LD directly (pyld takes ~10x longer); pyld's own compaction with the same context
     must give the same document, up to the order of keys and array items."""
     from ysv_graph.rdf import jsonld as ysv_jsonld
-    from ysv_graph.pipeline.writing import used_prefixes
+    from ysv_graph.rdf.turtle import used_prefixes
     from ysv_graph.rdf.terms import Base
 
     ntriples = ysv_jsonld.sorted_ntriples(built.asserted)
@@ -123,7 +123,7 @@ def test_our_compaction_is_what_pyld_compaction_gives(built):
 
 
 def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
-    """writing._sorted_graph_lines puts each line together from the N-Triples form of its terms; it must be
+    """ntriples.sorted_lines puts each line together from the N-Triples form of its terms; it must be
     byte for byte what pyoxigraph's serialiser writes, for the real data and for literals that need escaping."""
     import pyoxigraph as ox
     from rdflib import Literal, URIRef
@@ -139,7 +139,7 @@ def test_our_ntriples_lines_are_what_pyoxigraph_writes(built):
     extra |= {(s, p, URIRef("https://example.org/é?a=b&c#d")), (s, p, Literal(3)), (s, p, Literal(True))}
     for graph in (built.asserted, extra):
         converter = ntriples.Converter()
-        ours = writing._sorted_graph_lines(converter, graph)
+        ours = ntriples.sorted_lines(converter, graph)
         theirs = sorted(ox.serialize(ntriples.Converter().triples(graph), format=ox.RdfFormat.N_TRIPLES).splitlines())
         assert ours == theirs
 
@@ -161,7 +161,7 @@ def test_namespaces_used_are_those_that_begin_an_iri():
     """turtle.namespaces_used finds prefixes by bisection in the sorted IRIs; checked against the plain
     definition on awkward cases: a namespace that is itself an IRI, namespaces that begin one another, one
     that sorts between IRIs without beginning any, and one past them all."""
-    from ysv_graph.pipeline.writing import namespaces_used
+    from ysv_graph.rdf.turtle import namespaces_used
 
     iris = {"http://a.example/ns#", "http://a.example/ns#x", "http://a.example/other/y", "http://b.example/z"}
     prefixes = {"ns": "http://a.example/ns#", "a": "http://a.example/", "o": "http://a.example/other/",

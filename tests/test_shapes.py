@@ -450,7 +450,8 @@ def test_the_screen_passes_conforming_batches_and_hands_broken_ones_to_pyshacl(b
 def test_the_screen_ignores_results_about_nodes_that_are_only_context(built, shapes):
     """A batch holds only the rdf:type triples of the nodes it points to, so those nodes break minCounts in it;
     they are validated in their own batch, and must not send this one to pyshacl."""
-    from ysv_graph.pipeline.writing import Converter, ntriples
+    from ysv_graph.rdf.ntriples import Converter
+    from ysv_graph.rdf.turtle import ntriples
 
     document_shapes = screening.document_shapes(shapes)
     batch = validation_batches.plan(_document_graphs(built), document_shapes, documents_per_batch=5)[0]
@@ -490,7 +491,8 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
     import sys
 
     script = (
-        "from ysv_graph import validation\n"
+        "from ysv_graph.pipeline import validation\n"
+        "from ysv_graph.incremental import screening, batches\n"
         "from ysv_graph.rdf.terms import Base\n"
         "from rdflib import URIRef, Literal\n"
         "from rdflib.namespace import RDF, RDFS\n"
@@ -500,7 +502,7 @@ def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path
         "screen.close()\n"
         "graphs = {URIRef(f'urn:x:graph/{i}'): {(URIRef(f'urn:x:n{i}'), RDFS.seeAlso, URIRef('urn:x:b'))}\n"
         "          for i in range(4)}\n"
-        "background = validation_batches.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
+        "background = batches.Background(graphs, shapes, 2, None, documents_per_batch=1, graph_wide=False)\n"
         "print('conforms', background.result()[0].conforms, background.validated)\n"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
@@ -513,7 +515,8 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
     """screen_and_check keeps the graph-wide rules' result and the screen's answer together, under a hash of
     the N-Triples and the shapes: the same graph again is not checked again and gets the same answers, failing
     ones included; another graph is checked afresh."""
-    from ysv_graph.pipeline.writing import Converter, ntriples
+    from ysv_graph.rdf.ntriples import Converter
+    from ysv_graph.rdf.turtle import ntriples
 
     data = ntriples(built.asserted, Converter())
     # a subject with no dct:source breaks a graph-wide rule
@@ -531,7 +534,7 @@ def test_whole_graph_checks_are_cached_with_their_answers(built, shapes, tmp_pat
     def not_again(*args):
         raise AssertionError("the checks ran again on a graph whose answer is cached")
 
-    monkeypatch.setattr(validation, "check_graph_wide_ntriples", not_again)
+    monkeypatch.setattr(screening, "check_graph_wide_ntriples", not_again)
     monkeypatch.setattr(screening.Screen, "start", classmethod(not_again))
     again = screening.screen_and_check(broken, shapes, tmp_path)
     assert again.cached and again.flagged == answers["broken"].flagged
@@ -555,7 +558,7 @@ def test_cached_validation_answers_are_keyed_by_the_engines_versions(shapes, mon
         patched.setattr(pyoxigraph, "__version__", "0.0.0-other")
         assert screening.shapes_digest(shapes) != before
     with monkeypatch.context() as patched:
-        patched.setattr(validation, "_pyshacl_version", lambda: "0.0.0-other")
+        patched.setattr(screening, "_pyshacl_version", lambda: "0.0.0-other")
         assert screening.shapes_digest(shapes) != before
     monkeypatch.setattr(screening.Screen, "version", staticmethod(lambda: "shacl 0.0.0-other"))
     assert screening.shapes_digest(shapes) != before

@@ -42,7 +42,7 @@ def _lines_of(i: int, version: int = 0) -> list[bytes]:
 
 
 def _whole(lines: set[bytes]) -> bytes:
-    return writing._joined(sorted(lines))
+    return ntriples.joined(sorted(lines))
 
 
 def _from_nothing(path, tmp_path) -> tuple[bytes, bytes, bytes, bytes]:
@@ -100,8 +100,8 @@ def test_spliced_outputs_equal_the_whole_made_from_nothing(start, tmp_path, seed
     rng = random.Random(seed)
     cut_sizes = []
     for cut in ("turtle_cut", "json_ld_cut"):
-        real = getattr(writing, cut)
-        monkeypatch.setattr(writing, cut, lambda data, real=real: cut_sizes.append(len(data)) or real(data))
+        real = getattr(kept_runs, cut)
+        monkeypatch.setattr(kept_runs, cut, lambda data, real=real: cut_sizes.append(len(data)) or real(data))
     before, token = lines, b"token 0"
     for step in range(3):  # edits upon edits: each build splices into the runs the last one kept
         after = _edits(before, rng)
@@ -151,12 +151,12 @@ def test_runs_kept_of_other_n_triples_are_not_spliced_into(start, tmp_path, befo
 
 def test_line_at_finds_where_a_subject_starts_by_bisection():
     lines = sorted(line for i in range(0, 200, 2) for line in _lines_of(i))
-    data = writing._joined(lines)
+    data = ntriples.joined(lines)
     for i in range(-1, 202):
         key = _subject(i) if i >= 0 else b"<"
         expected = sum(len(line) + 1 for line in lines if line < key)
-        assert writing._line_at(data, key) == expected
-    assert writing._line_at(data, b"~") == len(data)
+        assert ntriples.line_at(data, key) == expected
+    assert ntriples.line_at(data, b"~") == len(data)
 
 
 def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_changed(start, tmp_path, monkeypatch):
@@ -164,7 +164,7 @@ def test_kept_runs_are_written_in_blocks_and_a_rebuild_writes_only_those_it_chan
     of one subject only its block is new (the JSON-LD's bodies are tens of megabytes: rewriting them every build
     cost more than the rest of the splice); a damaged block means no kept runs, and the outputs are still right."""
     lines, path, cache = start
-    monkeypatch.setattr(writing, "BLOCK_EVERY", 4)  # this small graph's 50 runs in a dozen blocks
+    monkeypatch.setattr(kept_runs, "BLOCK_EVERY", 4)  # this small graph's 50 runs in a dozen blocks
     kept_runs.kept_turtle(str(path), TURTLE_PREFIXES, cache, kept_runs.Changes(b"token 0"))
     folder = cache / "render" / "turtle-blocks"
     before = {p.name: p.stat().st_ino for p in folder.glob("*.block")}

@@ -14,6 +14,14 @@ from ysv_graph.rdf.terms import Base
 
 from conftest import corpus_module
 
+
+@pytest.fixture(autouse=True)
+def _through_the_screen(monkeypatch):
+    """These tests are of the path a build above VALIDATE_WHOLE_BELOW takes (screen, batches, recheck): the size
+    is set to 0 so that even small data takes it (tests/test_validation_differential.py: it equals pyshacl)."""
+    monkeypatch.setenv("YSV_VALIDATE_WHOLE_BELOW", "0")
+
+
 MERGED_AFRESH = "documents' lines merged afresh (not updated)"
 
 

@@ -19,7 +19,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from . import caching
-from .screening import (Screen, Screened, _result_from, _result_to, _suspect, check_graph_wide, document_shapes,
+from .screening import (CACHE_VERSION, Screen, Screened, _result_from, _result_to, _suspect, check_graph_wide, document_shapes,
                         graph_wide_constraints, screen_and_check, shapes_digest)
 from ..pipeline.validation import ShapesError, ValidationResult, merge, validate
 from ..rdf.terms import SH
@@ -30,7 +30,6 @@ from ..rdf.terms import SH
 BATCH_DOCUMENTS = 48
 
 
-CACHE_VERSION = "3"
 
 
 @dataclass

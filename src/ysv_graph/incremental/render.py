@@ -20,7 +20,7 @@ from ..pipeline import writing
 from ..pipeline.writing import Buffers, Outputs, Written, sha256_of
 from ..rdf.ntriples import iris as ntriples_iris, joined as _joined, split as _split_lines
 from ..rdf.ntriples import subject_runs, terms as _terms_of
-from ..rdf.turtle import namespaces_used, turtle_head, turtle_body, turtle_order
+from ..rdf.turtle import namespaces_used, turtle_body, turtle_head, turtle_of_lines, turtle_order
 
 
 def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch: Path | None = None,
@@ -152,6 +152,15 @@ def render_data(outputs: Outputs, helpers: tuple = (), on_ntriples=None, scratch
         counts["JSON-LD runs kept as they were (not cut again)"] = json_ld_reused
         counts["N-Quads chunks made (not cached)"] = made_quads
     return files
+
+
+def turtle_of_lines_kept(lines: list[bytes], prefixes: dict[str, str], kept: RenderCache) -> bytes:
+    """rdf.turtle.turtle_of_lines, written run by run of subjects with each run taken from kept when it has it:
+    pyoxigraph ends a subject's block with " ." and starts the next one afresh, so the runs put together are what
+    it writes for the whole (tested)."""
+    if not lines:
+        return turtle_of_lines(lines, prefixes)
+    return _turtle_of_ordered(sorted(lines, key=turtle_order), ntriples_iris(_terms_of(lines)), prefixes, kept)
 
 
 def _turtle_of_ordered(ordered: list[bytes], iris: set[str], prefixes: dict[str, str], kept: "RenderCache") -> bytes:

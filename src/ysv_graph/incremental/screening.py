@@ -24,6 +24,9 @@ from ..rdf.terms import SH
 # 4,500: pyshacl takes under a second); above it the screen narrows pyshacl's work.
 VALIDATE_WHOLE_BELOW = 250_000
 
+# what the validation results kept in the cache were made by (a new version makes every kept one stale)
+CACHE_VERSION = "3"
+
 
 @dataclass(frozen=True)
 class SparqlConstraint:
@@ -359,7 +362,6 @@ def shapes_digest(shapes: Graph) -> str:
     import pyoxigraph
 
     from ..rdf.turtle import canonical_turtle
-    from .batches import CACHE_VERSION
 
     digest = hashlib.sha256(canonical_turtle(shapes, {}))  # blank nodes (lists, declarations) named canonically
     digest.update(f"pyshacl {_pyshacl_version()} {Screen.version()} pyoxigraph {pyoxigraph.__version__} "
