@@ -703,8 +703,9 @@ from ysv_graph.incremental import build
 from ysv_graph.rdf.terms import Base
 start = time.perf_counter()
 cache = Path(sys.argv[5]) if sys.argv[5] != "-" else None
+from ysv_graph.serve.site import render_site
 result = build.run(Path(sys.argv[1]), Path(sys.argv[2]), Base(), jobs=int(sys.argv[4]), cache=cache,
-                   site=sys.argv[6] == "site")
+                   pages=render_site if sys.argv[6] == "site" else None)
 total = time.perf_counter() - start
 print(json.dumps({"timings": result.timings, "counts": result.counts, "total": total}), flush=True)
 import os

@@ -12,7 +12,7 @@ from rdflib.namespace import RDF, XSD
 from ysv_graph.incremental import quads as quad_chunks
 from ysv_graph.incremental import render
 from ysv_graph.incremental import runs
-from ysv_graph.incremental import workers
+from ysv_graph import workers
 from ysv_graph.rdf import gzip as rdf_gzip
 from ysv_graph.rdf import turtle
 from ysv_graph.incremental import build
@@ -393,7 +393,7 @@ def test_values_read_ahead_are_used_once_and_only_while_their_file_is_unchanged(
 
 
 _WARM_SCRIPT = r"""
-from ysv_graph.incremental import workers
+from ysv_graph import workers
 helper = workers.Helper()
 helper.warm(print, "warmed")
 helper.warm(int, "not a number")  # fails in the helper: no answer, and the helper goes on
@@ -581,7 +581,8 @@ def test_catalogue_draft_made_from_the_last_builds_equals_one_made_afresh(built,
 _PARALLEL_SCRIPT = r"""
 import hashlib, json, sys
 from pathlib import Path
-from ysv_graph.incremental import build, workers
+from ysv_graph import workers
+from ysv_graph.incremental import build
 from ysv_graph.pipeline import writing
 from ysv_graph.rdf.terms import Base
 data, cache, parallel = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "parallel"
@@ -695,7 +696,8 @@ def test_documents_made_in_parallel_processes_give_the_same_build_and_cache(tmp_
 
 HELPER_CHECK = """
 import os
-from ysv_graph.incremental import build, workers
+from ysv_graph import workers
+from ysv_graph.incremental import build
 
 assert os.nice(0) < 19  # else no helper could be made nicer than this process
 plain, yielding = workers.Helper.start(), workers.Helper.start()

@@ -691,19 +691,7 @@ def _difference(got: Counter, wanted: Counter) -> str:
             + "\npyshacl only:\n  " + "\n  ".join(map(str, sorted((wanted - got).elements()))))
 
 
-# Cases where the fast path (screen + batches, used only above VALIDATE_WHOLE_BELOW asserted triples) does NOT yet
-# agree with pyshacl: open defects, not done. Strict, so a fix makes them fail until they are taken off this list.
-FAST_PATH_DEFECTS = {'literal-as-build-activity', 'blank-node-labelled-without-source', 'blank-node-typed-in-another-document-beside-a-violation', 'blank-node-area-with-code', 'non-negative-integer-negative', 'boolean-FALSE-is-ill-typed', 'blank-node-unlabelled-without-source', 'subclass-satisfies-class-beside-a-violation', 'blank-node-object-of-no-class', 'blank-node-focus-breaking-its-shape'}
-
-
-def _marks(c):
-    marks = [] if c.quick else [pytest.mark.slow]
-    if c.id in FAST_PATH_DEFECTS:
-        marks.append(pytest.mark.xfail(strict=True, reason="fast path disagrees with pyshacl (open defect)"))
-    return marks
-
-
-@pytest.mark.parametrize("case_", [pytest.param(c, id=c.id, marks=_marks(c))
+@pytest.mark.parametrize("case_", [pytest.param(c, id=c.id, marks=() if c.quick else pytest.mark.slow)
                                    for c in CASES])
 def test_the_fast_path_reports_what_pyshacl_reports(case_, asserted, shapes):
     _check(case_, asserted, shapes)

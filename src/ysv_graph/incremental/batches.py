@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, RDFS
 
 from . import caching
-from .screening import (CACHE_VERSION, Screen, Screened, _result_from, _result_to, _suspect, check_graph_wide, document_shapes,
-                        graph_wide_constraints, screen_and_check, shapes_digest)
-from ..pipeline.validation import ShapesError, ValidationResult, merge, validate
+from .screening import (CACHE_VERSION, Screen, Screened, _ntriples, _result_from, _result_to, check_graph_wide,
+                        document_shapes, graph_wide_by_pyshacl, graph_wide_constraints, report_graph,
+                        screen_and_check, shapes_digest)
+from ..pipeline.validation import ShapesError, ValidationResult, _name, merge, validate
 from ..rdf.terms import SH
 
 
@@ -38,6 +39,7 @@ class Batch:
     triples: set
     focus: set
     key: str = ""
+    screen: bool = True  # put to the screen first (False: the whole-graph screen found a result about its nodes)
 
 
 def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (),
@@ -53,6 +55,7 @@ def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS
     home: dict = {}
     about: dict = defaultdict(list)  # node -> every triple with it as subject
     types: dict = defaultdict(list)  # node -> its rdf:type triples
+    hierarchy: set = set()  # every rdfs:subClassOf triple: pyshacl follows them for sh:targetClass and sh:class
     incoming: dict = defaultdict(list)  # node -> triples pointing at it with a sh:targetObjectsOf predicate
     names = sorted(graphs, key=str)
     for name in names:
@@ -62,6 +65,8 @@ def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS
             about[s].append(triple)
             if p == rdf_type:
                 types[s].append(triple)
+            elif p == RDFS.subClassOf:
+                hierarchy.add(triple)
             elif p in objects_of:
                 home.setdefault(o, name)
                 incoming[o].append(triple)
@@ -82,24 +87,25 @@ def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS
     for documents, nodes in groups:
         if only is not None and not set(documents) & only:
             continue
-        triples: set = set()
+        triples: set = set(hierarchy)
         focus = set(nodes)
         for node in nodes:
             triples.update(about.get(node, ()))
             triples.update(incoming.get(node, ()))
         for _s, _p, o in list(triples):
-            if isinstance(o, URIRef) and o in types:
+            if not isinstance(o, Literal) and o in types:
                 triples.update(types[o])
         batches.append(Batch(documents, triples, focus))
     return batches
 
 
 def keep_focus(result: ValidationResult, focus: set) -> ValidationResult:
-    """Drop the results about nodes that are only context in this batch (they are validated in their own).
-    Context is only ever IRIs (the types of the IRIs a batch points to), so results on blank nodes are kept."""
+    """Drop the results about nodes that are only context in this batch (they are validated in their own): the
+    nodes it points to, IRIs or blank nodes, with their types, and those a sh:targetObjectsOf triple of one of
+    its nodes points to. Results about its own nodes are kept, whatever kind of node (a literal too, as the object
+    of a sh:targetObjectsOf predicate)."""
     report = result.report
-    kept = [r for r in report.subjects(RDF.type, SH.ValidationResult)
-            if isinstance(report.value(r, SH.focusNode), BNode) or report.value(r, SH.focusNode) in focus]
+    kept = [r for r in report.subjects(RDF.type, SH.ValidationResult) if report.value(r, SH.focusNode) in focus]
     out = Graph()
     head = BNode()
     out.add((head, RDF.type, SH.ValidationReport))
@@ -117,8 +123,8 @@ def keep_focus(result: ValidationResult, focus: set) -> ValidationResult:
                 todo.append(o)
     for node in kept:
         out.add((head, SH.result, node))
-    names = {str(f) if isinstance(f, URIRef) else None for f in focus}
-    violations = [v for v in result.violations if v.focus in names or v.focus.startswith("_:")]
+    names = {_name(report.value(r, SH.focusNode), report) for r in kept}  # as validate names them
+    violations = [v for v in result.violations if v.focus in names]
     return ValidationResult(not kept, out, violations)
 
 
@@ -161,6 +167,20 @@ def _store(graphs: dict):
     return store
 
 
+def _graph_wide(graphs: dict, constraints, shapes: Graph) -> ValidationResult:
+    """The graph-wide rules over the graphs (rdflib terms): in pyoxigraph, but by pyshacl if a literal is ill-typed
+    (its N-Triples cannot show it: screening.graph_wide_by_pyshacl)."""
+    if any(_ill_typed(graph) for graph in graphs.values()):
+        return graph_wide_by_pyshacl({t for graph in graphs.values() for t in graph}, shapes)
+    return check_graph_wide(_store(graphs), constraints, shapes)
+
+
+def _ill_typed(triples) -> bool:
+    """Does one of the triples have an ill-typed literal (rdflib's flag, which its N-Triples do not carry: "TRUE"
+    ^^xsd:boolean is written "true")?"""
+    return any(isinstance(o, Literal) and o.ill_typed for _s, _p, o in triples)
+
+
 def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints, full_shapes: Graph,
           cache: "Cache", digest: str) -> list:
     """What one process does: validate its batches, or take their results from the cache (and, if given the
@@ -179,7 +199,7 @@ def _work(batches: list[Batch], shapes: Graph, graphs: dict | None, constraints,
             if started is not None:
                 started.close()
     if graphs is not None:
-        result = check_graph_wide(_store(graphs), constraints, full_shapes)
+        result = _graph_wide(graphs, constraints, full_shapes)
         out.append((None, None, result.conforms, result.report.serialize(format="nt"), result.violations))
     return out
 
@@ -198,9 +218,12 @@ def _validate_batches(batches: list[Batch], shapes: Graph, cache: "Cache", diges
         if hit is not None:
             out.append((key, False, hit.conforms, hit.report.serialize(format="nt"), hit.violations))
             continue
-        if not screen:
+        # the screen reads the batch's N-Triples, which do not show that a literal is ill-typed: such a batch, and
+        # one the whole-graph screen found a result in, goes to pyshacl straight away
+        trusted = batch.screen and not _ill_typed(batch.triples)
+        if trusted and not screen:
             screen.append(Screen.start(shapes))
-        if screen[0] is not None and screen[0].passes(batch_nt, batch.focus):
+        if trusted and screen[0] is not None and screen[0].passes(batch_nt, batch.focus):
             result = ValidationResult(True, _empty_report(), [])
             how = "screened"
         else:  # a violation, or no screen: pyshacl says exactly what is wrong
@@ -232,8 +255,9 @@ class Background:
         self.constraints = graph_wide_constraints(shapes)
         self.document_shapes = document_shapes(shapes)
         self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
+        self.unplaced: set = set()  # flagged nodes no batch is home to (confirm has pyshacl look at them)
         if flagged is not None:  # only the batches home to a node the whole-graph screen found results about
-            self.batches = [b for b in self.batches if _suspect(b.focus, flagged)]
+            self.batches, self.unplaced = _flagged_batches(self.batches, flagged)
         self.digest = shapes_digest(shapes)
         self.validated = 0  # batches validated rather than taken from the cache: known after result()
         self.by_pyshacl = 0  # of those, the batches pyshacl validated (the screen found a result, or none ran)
@@ -291,10 +315,46 @@ class Background:
                 self.by_pyshacl += validated == "pyshacl"
                 if key is not None:
                     self.keys.add(key)
-                results.append(ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations))
+                results.append(ValidationResult(conforms, report_graph(report_nt), violations))
         if not results:
             results.append(ValidationResult(True, _empty_report(), []))
         return merge(results), seconds
+
+
+def _flagged_batches(batches: list[Batch], flagged) -> tuple[list[Batch], set]:
+    """The batches home to the flagged nodes (N-Triples syntax), and the flagged nodes none is home to. A batch home
+    to a flagged IRI or literal goes to pyshacl straight away. The screen names blank nodes afresh, so a flagged
+    blank node could be any: the batches home to blank nodes are screened again, each, first."""
+    from ..rdf.ntriples import to_rdflib
+
+    placed, blank = set(), False
+    for node in flagged:
+        if node.startswith("<") and node.endswith(">"):
+            placed.add(URIRef(node[1:-1]))
+        elif node.startswith("_:"):
+            blank = True
+        else:
+            import pyoxigraph as ox
+
+            placed.add(to_rdflib(next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {node} .".encode("utf-8"),
+                                                    format=ox.RdfFormat.N_TRIPLES))).object))
+    chosen = []
+    homed: set = set()
+    blank_homes = False
+    for batch in batches:
+        here = placed & batch.focus
+        homed |= here
+        has_blank = blank and any(isinstance(node, BNode) for node in batch.focus)
+        blank_homes = blank_homes or has_blank
+        if here:
+            batch.screen = False
+            chosen.append(batch)
+        elif has_blank:
+            chosen.append(batch)
+    unplaced = placed - homed
+    if blank and not blank_homes:
+        unplaced.add(BNode())  # a flagged blank node that no batch is home to: confirm looks at the whole graph
+    return chosen, unplaced
 
 
 def _empty_report() -> Graph:
@@ -328,7 +388,14 @@ def validate_dataset(graphs: dict, shapes: Graph, jobs: int = 0, cache: Path | N
     screen (screen_and_check), then pyshacl on the batches home to the nodes the screen found results about."""
     from ..rdf.turtle import ntriples
 
-    screened = screen_and_check(ntriples({t for graph in graphs.values() for t in graph}), shapes, cache)
+    triples = {t for graph in graphs.values() for t in graph}
+    screened = screen_and_check(ntriples(triples), shapes, cache)
+    ill_typed = [t for t in triples if isinstance(t[2], Literal) and t[2].ill_typed]
+    if ill_typed:  # their N-Triples may look well typed ("TRUE"^^xsd:boolean is written "true"): pyshacl decides
+        objects_of = set(shapes.objects(None, SH.targetObjectsOf))
+        nodes = {_ntriples(s) for s, _p, _o in ill_typed} | {_ntriples(o) for _s, p, o in ill_typed if p in objects_of}
+        flagged = None if screened.flagged is None else sorted(set(screened.flagged) | nodes)
+        screened = Screened(graph_wide_by_pyshacl(triples, shapes), flagged)
     return confirm(graphs, shapes, screened, jobs, cache, documents_per_batch, alone).result
 
 
@@ -352,9 +419,11 @@ def confirm(graphs: dict, shapes: Graph, screened: Screened, jobs: int = 0, cach
                          flagged=flagged)
     documents, _seconds = batches.result()
     parts = [documents, screened.graph_wide]
-    homed = set().union(*(b.focus for b in batches.batches)) if batches.batches else set()
-    unhomed = {URIRef(n[1:-1]) for n in flagged or () if n.startswith("<") and URIRef(n[1:-1]) not in homed}
-    if unhomed:  # flagged nodes no batch is home to (a sh:targetNode with no triples): the whole graph, for them
+    if batches.unplaced:  # flagged nodes no batch is home to (a sh:targetNode with no triples; a blank node that
+        # is not home anywhere): pyshacl on the whole graph, for them
         whole = {t for graph in graphs.values() for t in graph}
-        parts.append(keep_focus(validate(whole, document_shapes(shapes)), unhomed))
+        focus = set(batches.unplaced)
+        if any(isinstance(node, BNode) and node not in whole for node in focus):
+            focus |= {node for t in whole for node in (t[0], t[2]) if isinstance(node, BNode)}
+        parts.append(keep_focus(validate(whole, document_shapes(shapes)), focus))
     return Confirmed(merge(parts), len(batches.batches), batches.validated, batches.keys)

@@ -24,7 +24,8 @@ from ..pipeline import mapping
 from ..rdf import ntriples
 from ..pipeline import reasoning
 from . import rechecking
-from . import closure, parsing, render, runs, union, workers
+from . import closure, parsing, render, runs, union
+from .. import workers
 from ..pipeline import validation
 from . import screening
 from . import batches
@@ -146,31 +147,26 @@ def _make_chunk(source_ids: list[str]) -> tuple[list[tuple[str, bytes]], dict[st
 
 def _make_documents(maker: _Maker, source_ids: list[str], processes: int | None
                     ) -> tuple[dict[str, documents.Document], dict, dict[str, float]]:
-    """maker.make for every document: shared across processes (default: one a core) when there are many and
-    forking is safe here (no other threads), else in this process, which then also has their graphs as rdflib
-    triples (from the processes, only their lines come back). Seconds are summed over the processes."""
-    import multiprocessing as mp
-    import threading
-
+    """maker.make for every document: shared across helper processes (workers.map; default: one a core) when
+    there are many, else in this process, which then also has their graphs as rdflib triples (from the helpers,
+    only their lines come back). Seconds are summed over the processes."""
     global _MAKER
     processes = processes if processes is not None else (os.cpu_count() or 1)
-    if (len(source_ids) < PARALLEL_DOCUMENTS or processes < 2 or "fork" not in mp.get_all_start_methods()
-            or threading.active_count() > 1):
+    if len(source_ids) < PARALLEL_DOCUMENTS or processes < 2 or not workers.can_fork():
         made, graphs, seconds = maker.make(source_ids)
         return {source_id: documents.DocumentCache.decode(data) for source_id, data in made}, graphs, seconds
-    maker.curated.by_source  # made once, here, before the processes are forked
+    maker.curated.by_source  # made once, here, before the helpers are forked
     size = -(-len(source_ids) // (processes * 4))
     chunks = [source_ids[i:i + size] for i in range(0, len(source_ids), size)]
     out: dict[str, documents.Document] = {}
     seconds: dict[str, float] = {}
-    _MAKER = maker
+    _MAKER = maker  # the helpers, forked now, see it
     try:
-        with mp.get_context("fork").Pool(processes) as pool:
-            for made, spent in pool.imap(_make_chunk, chunks):
-                for source_id, data in made:
-                    out[source_id] = documents.DocumentCache.decode(data)
-                for step, value in spent.items():
-                    seconds[step] = seconds.get(step, 0.0) + value
+        for made, spent in workers.map(_make_chunk, chunks, processes, chunks_each=4):
+            for source_id, data in made:
+                out[source_id] = documents.DocumentCache.decode(data)
+            for step, value in spent.items():
+                seconds[step] = seconds.get(step, 0.0) + value
     finally:
         _MAKER = None
     return out, {}, seconds

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from . import caching
+from .. import workers
 from ..pipeline import load as loading
 from ..pipeline.load import COMPOSER, Curated
 
@@ -49,19 +50,19 @@ PARALLEL_FOLDERS = 200
 
 
 def _parse_folders(folders: list[Path], data_dir: Path, processes: int | None = None) -> list:
-    """loading._parse_folder for every folder, in order: shared across processes (default: one a core) when there are
-    many folders and forking is safe here (no other threads), else in this process."""
-    import multiprocessing as mp
+    """loading._parse_folder for every folder, in order: shared across helper processes (workers.map; default: one
+    a core) when there are many folders, else in this process."""
     import os
-    import threading
+    from functools import partial
 
     processes = processes if processes is not None else (os.cpu_count() or 1)
-    if (len(folders) < PARALLEL_FOLDERS or processes < 2 or "fork" not in mp.get_all_start_methods()
-            or threading.active_count() > 1):
-        return [loading._parse_folder(folder, data_dir) for folder in folders]
-    with mp.get_context("fork").Pool(processes) as pool:
-        return pool.starmap(loading._parse_folder, [(folder, data_dir) for folder in folders],
-                            chunksize=max(1, len(folders) // (processes * 16)))
+    if len(folders) < PARALLEL_FOLDERS:
+        processes = 0
+    return workers.map(partial(_parse_one, data_dir), folders, processes, chunks_each=16)
+
+
+def _parse_one(data_dir: Path, folder: Path) -> tuple[list, dict]:
+    return loading._parse_folder(folder, data_dir)
 
 
 class ParseCache:

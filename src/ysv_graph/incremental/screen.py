@@ -12,28 +12,11 @@ imports more than `shacl`, so it starts in a few milliseconds.
 """
 from __future__ import annotations
 
-import struct
 import sys
 
-HEADER = struct.Struct(">Q")
+from ..workers import read_frame, write_frame
+
 FILE = b"file\n"  # a frame that starts so names an N-Triples file to read, rather than holding the data
-
-
-def read_frame(stream) -> bytes | None:
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    (size,) = HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        return None
-    return data
-
-
-def write_frame(stream, data: bytes) -> None:
-    stream.write(HEADER.pack(len(data)))
-    stream.write(data)
-    stream.flush()
 
 
 def serve(stdin, stdout) -> None:

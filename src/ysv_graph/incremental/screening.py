@@ -10,6 +10,7 @@ verdicts equal pyshacl's on the whole graph, case for case.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from ..rdf.terms import SH
 VALIDATE_WHOLE_BELOW = 250_000
 
 # what the validation results kept in the cache were made by (a new version makes every kept one stale)
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -183,44 +184,162 @@ class Screen:
 def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph, values: set[str] | None = None
                      ) -> ValidationResult:
     """Run the graph-wide SPARQL constraints over a pyoxigraph store (its default graph the union of the data),
-    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form.
+    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form, with
+    pyshacl's results: one for each distinct solution, its sh:value the focus node where ?value is unbound, its
+    message filled in as pyshacl fills it in (the terms' lexical forms, a blank node's label).
     values: if given, only the results whose ?value (in N-Triples syntax) is one of these, or that have none,
-    are kept (rechecking.check runs the rules over the context of the nodes an edit affected)."""
+    are kept (rechecking.check runs the rules over the context of the nodes an edit affected).
+
+    Where pyoxigraph's SPARQL differs from rdflib's (which pyshacl runs), the data is what must give way: the
+    store must hold the literals as rdflib makes them (load_rules_store; data with literals rdflib finds ill-typed
+    go to graph_wide_by_pyshacl instead), and STR() of a blank node, an error in pyoxigraph that dropped the row,
+    is rdflib's (the label) when the store holds blank nodes."""
     import pyoxigraph as ox
 
     report = Graph()
     violations: list[Violation] = []
     count = 0
+    blank = bool(store.query("ASK { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }",
+                             use_default_graph_as_union=True))
+    functions = {ox.NamedNode(RDFLIB_STR): _rdflib_str} if blank else None
     for c in constraints:
+        select = _with_rdflib_str(c.select) if blank else c.select
+        severity = shapes.value(c.shape, SH.severity) or SH.Violation
         for target in c.targets:
-            rows = store.query(c.select, prefixes=c.prefixes, use_default_graph_as_union=True,
-                               substitutions={ox.Variable("this"): ox.NamedNode(str(target))})
+            rows = store.query(select, prefixes=c.prefixes, use_default_graph_as_union=True,
+                               substitutions={ox.Variable("this"): _to_ox(target)}, custom_functions=functions)
             names = [v.value for v in rows.variables]
+            seen = set()
             for row in rows:
-                found = {name: row[name] for name in names if row[name] is not None}
-                if values is not None and "value" in found and str(found["value"]) not in values:
+                found = {name: _from_ox(row[name]) for name in names if row[name] is not None}
+                found.pop("failure", None)
+                key = frozenset(found.items())
+                if key in seen:  # pyshacl reports each distinct solution once
                     continue
-                message = c.message or "violates the SPARQL constraint"
-                for name, value in found.items():
-                    message = message.replace("{?" + name + "}", value.value).replace("{$" + name + "}",
-                                                                                         value.value)
+                seen.add(key)
+                value = found.get("value", target)  # pyshacl's sh:value where the query binds none
+                if values is not None and "value" in found and _ntriples(value) not in values:
+                    continue
+                message = _message(c.message or "violates the SPARQL constraint", found)
                 count += 1
                 node = BNode(f"graph-wide-{count}")
                 report.add((node, RDF.type, SH.ValidationResult))
-                report.add((node, SH.focusNode, target))
-                report.add((node, SH.resultSeverity, SH.Violation))
+                report.add((node, SH.focusNode, found.get("this", target)))
+                report.add((node, SH.resultSeverity, severity))
                 report.add((node, SH.sourceConstraint, c.constraint))
                 report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
                 report.add((node, SH.sourceShape, c.shape))
                 report.add((node, SH.resultMessage, Literal(message)))
-                if "value" in found:
-                    report.add((node, SH.value, _from_ox(found["value"])))
+                report.add((node, SH.value, value))
                 if "path" in found:
-                    report.add((node, SH.resultPath, _from_ox(found["path"])))
+                    report.add((node, SH.resultPath, found["path"]))
                 violations.append(Violation(
-                    focus=str(target), path=str(found["path"].value) if "path" in found else "-",
+                    focus=_name(found.get("this", target), report), path=_name(found.get("path"), report),
                     shape=_name(c.shape, shapes), component=str(SH.SPARQLConstraintComponent), message=message))
+    violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
     return graph_wide_result(report, violations)
+
+
+# STR() as rdflib evaluates it (the lexical form of a literal, an IRI, the label of a blank node): pyoxigraph, as
+# SPARQL says, fails on a blank node, and a failing FILTER drops the row that pyshacl reports
+RDFLIB_STR = "urn:x-ysv-graph:rdflib-str"
+_STR_CALL = re.compile(r"(?<![\w$?:])STR\s*\(", re.IGNORECASE)
+_NOT_CODE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^\s<>"]*>|#[^\n]*')
+
+
+def _with_rdflib_str(select: str) -> str:
+    """The query with its STR() calls (outside strings, IRIs and comments) calling _rdflib_str instead."""
+    out, at = [], 0
+    for skipped in _NOT_CODE.finditer(select):
+        out.append(_STR_CALL.sub(f"<{RDFLIB_STR}>(", select[at:skipped.start()]))
+        out.append(skipped.group())
+        at = skipped.end()
+    out.append(_STR_CALL.sub(f"<{RDFLIB_STR}>(", select[at:]))
+    return "".join(out)
+
+
+def _rdflib_str(term):
+    import pyoxigraph as ox
+
+    return ox.Literal(term.value) if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)) else None
+
+
+def _message(message: str, found: dict) -> str:
+    """The message with {?name} and {$name} filled in as pyshacl does (its str() of each bound term), in its order:
+    the other variables, then this, path and value."""
+    order = [name for name in found if name not in ("this", "path", "value")] + [
+        name for name in ("this", "path", "value") if name in found]
+    for name in order:
+        message = re.sub("{[?$]" + re.escape(name) + "}", lambda _m, text=str(found[name]): text, message)
+    return message
+
+
+def _to_ox(term):
+    from ..rdf.ntriples import to_ox
+
+    return to_ox(term)
+
+
+def _ntriples(term) -> str:
+    """A term (rdflib) in N-Triples syntax, as the screen and rechecking name nodes."""
+    return str(_to_ox(term))
+
+
+def graph_wide_by_pyshacl(triples, shapes: Graph, values: set[str] | None = None) -> ValidationResult:
+    """The graph-wide rules run by pyshacl itself over the data (rdflib triples): what the rules' runner does when
+    the data has literals that rdflib finds ill-typed, whose comparisons in rdflib's SPARQL and pyoxigraph's
+    differ (pyoxigraph compares "-1"^^xsd:nonNegativeInteger as -1; rdflib does not). Slow on a big graph
+    (some 25x the pyoxigraph runner), but data with ill-typed literals is rare. values: as check_graph_wide's."""
+    result = validate(triples, rules_shapes(shapes))
+    if values is None:
+        return result
+    report = result.report
+    dropped = {r for r in report.subjects(RDF.type, SH.ValidationResult)
+               if report.value(r, SH.value) is not None and _ntriples(report.value(r, SH.value)) not in values}
+    if not dropped:
+        return result
+    kept = Graph()
+    for s, p, o in report:
+        if s not in dropped and o not in dropped:
+            kept.add((s, p, o))
+    for head in kept.subjects(RDF.type, SH.ValidationReport):
+        kept.set((head, SH.conforms, Literal(not set(kept.subjects(RDF.type, SH.ValidationResult)))))
+    return _from_report(kept, shapes)
+
+
+def rules_shapes(shapes: Graph) -> Graph:
+    """The shapes with only their graph-wide SPARQL constraints targeting anything: every other shape loses its
+    targets, and the shapes holding the rules keep of their own parameters only their targets and rules."""
+    holders = set(shapes.subjects(SH.sparql, None))
+    keep = {RDF.type, SH.targetNode, SH.sparql, SH.severity, SH.deactivated, SH.message}
+    out = Graph()
+    for s, p, o in shapes:
+        if s in holders and p not in keep:
+            continue
+        if s not in holders and p in _TARGETS:
+            continue
+        out.add((s, p, o))
+    for prefix, namespace in shapes.namespaces():
+        out.bind(prefix, namespace)
+    return out
+
+
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjectsOf, SH.target)
+
+
+def _from_report(report: Graph, shapes: Graph) -> ValidationResult:
+    """A result from a report in pyshacl's form (its violations listed as validation.validate lists them)."""
+    violations = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        message = report.value(result, SH.resultMessage)
+        violations.append(Violation(
+            focus=_name(report.value(result, SH.focusNode), report),
+            path=_name(report.value(result, SH.resultPath), report),
+            shape=_name(report.value(result, SH.sourceShape), shapes),
+            component=_name(report.value(result, SH.sourceConstraintComponent), report),
+            message=str(message) if message is not None else "violates the shape"))
+    violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
+    return ValidationResult(not violations, report, violations)
 
 
 def graph_wide_result(report: Graph | None = None, violations: list[Violation] | None = None) -> ValidationResult:
@@ -236,15 +355,9 @@ def graph_wide_result(report: Graph | None = None, violations: list[Violation] |
 
 
 def _from_ox(term):
-    import pyoxigraph as ox
+    from ..rdf.ntriples import to_rdflib
 
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    return to_rdflib(term)
 
 
 @dataclass
@@ -267,9 +380,24 @@ def _result_from(kept) -> ValidationResult | None:
     """The result _result_to kept, or None for anything else (damaged, other code's)."""
     try:
         conforms, report_nt, violations = kept
-        return ValidationResult(conforms, Graph().parse(data=report_nt, format="nt"), violations)
+        return ValidationResult(conforms, report_graph(report_nt), violations)
     except Exception:  # noqa: BLE001 - not what we keep: computed again
         return None
+
+
+def report_graph(report_nt: str | bytes) -> Graph:
+    """A report kept as N-Triples, read back with its blank nodes' labels (rdflib's parser makes new ones, and a
+    result about a blank node of the data must name it as the data does)."""
+    import pyoxigraph as ox
+
+    from ..rdf.ntriples import to_rdflib
+
+    graph = Graph()
+    add = graph.store.add
+    data = report_nt.encode("utf-8") if isinstance(report_nt, str) else report_nt
+    for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+        add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)), graph, quoted=False)
+    return graph
 
 
 def screen_and_check(ntriples: bytes | Path | str, shapes: Graph, cache: Path | None = None) -> Screened:
@@ -311,35 +439,165 @@ def warm_up() -> None:
 def screen_and_rules(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None
                      ) -> tuple[ValidationResult, list[str] | None]:
     """The graph-wide rules' result over some N-Triples (bytes, or a file's path), and the nodes the screen found
-    results about (None if it could not answer): the screen works in its own process while the rules run in this
-    one. values: as check_graph_wide's."""
+    results about (None if it could not answer), with the nodes whose results a literal rdflib does not take as
+    written can change (survey): the screen works in its own process while the rules run in this one. values: as
+    check_graph_wide's."""
+    data = ntriples if isinstance(ntriples, bytes) else Path(ntriples).read_bytes()
+    found = survey(data, shapes)
     screen = Screen.start(document_shapes(shapes))
     flagged = None
     try:
         asked = screen is not None and screen.ask(ntriples if isinstance(ntriples, bytes) else Path(ntriples))
-        graph_wide = check_graph_wide_ntriples(ntriples, shapes, values)
+        graph_wide = check_graph_wide_ntriples(data, shapes, values, found)
         if asked:
             flagged = screen.answer()
     finally:
         if screen is not None:
             screen.close()
+    if flagged is not None and found.flagged:
+        flagged = sorted(set(flagged) | found.flagged)
     return graph_wide, flagged
 
 
-def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None
-                              ) -> ValidationResult:
+def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None,
+                              found: "Survey | None" = None) -> ValidationResult:
     """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
-    build hands over what becomes out/ysv.nt)."""
-    import pyoxigraph as ox
-
+    build hands over what becomes out/ysv.nt): in pyoxigraph, over the literals as rdflib takes them; by pyshacl
+    if some are ill-typed (graph_wide_by_pyshacl). found: the data's survey, if the caller has made it."""
     if (None, SH.sparql, None) not in shapes:  # no rules: nothing to load them for
         return graph_wide_result()
-    store = ox.Store()
-    if isinstance(ntriples, bytes):
-        store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES)
-    else:
-        store.bulk_load(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES)
+    data = ntriples if isinstance(ntriples, bytes) else Path(ntriples).read_bytes()
+    found = found if found is not None else survey(data, shapes)
+    if found.ill_typed:
+        from ..rdf.ntriples import materialise, split
+
+        return graph_wide_by_pyshacl(materialise(split(data)), shapes, values)
+    store = load_rules_store(found.canonical if found.canonical is not None else data)
     return check_graph_wide(store, graph_wide_constraints(shapes), shapes, values)
+
+
+def load_rules_store(data: bytes):
+    """A pyoxigraph store of N-Triples for the rules, its blank nodes keeping their labels (pyoxigraph's loaders
+    name them afresh, and the rules' results name them as the data does): the lines with blank nodes are parsed and
+    added as they are, the rest bulk-loaded."""
+    import pyoxigraph as ox
+
+    from ..rdf.ntriples import joined
+
+    store = ox.Store()
+    if b"_:" not in data:
+        store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES)
+        return store
+    plain, blank = [], []
+    for line in data.split(b"\n"):
+        if line:
+            (blank if _has_blank_node(line) else plain).append(line)
+    store.bulk_load(joined(plain), format=ox.RdfFormat.N_TRIPLES)
+    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object)
+                      for t in ox.parse(joined(blank), format=ox.RdfFormat.N_TRIPLES))
+    return store
+
+
+def _has_blank_node(line: bytes) -> bool:
+    """Does an N-Triples line have a blank node as subject or object? (An object's last token holds no quote when
+    it is a blank node; a literal's does.)"""
+    if line.startswith(b"_:"):
+        return True
+    last = line[:-2].rstrip().rsplit(b" ", 1)[-1]
+    return last.startswith(b"_:") and b'"' not in last
+
+
+@dataclass
+class Survey:
+    """The typed literals of some N-Triples that rdflib, so pyshacl, does not take as written: non-canonical ones
+    ("007"^^xsd:integer, "1"^^xsd:boolean), which it rewrites ("7", "true"), and ill-typed ones ("TRUE"^^xsd:boolean,
+    "-1"^^xsd:nonNegativeInteger), which it also may rewrite, keeping a flag that N-Triples cannot show. The screen
+    sees the N-Triples as written, pyshacl sees rdflib's terms: where they differ, only pyshacl can say."""
+
+    flagged: set[str]  # the nodes whose results they can change: the subjects of their lines (and themselves, as
+    #                    objects of a sh:targetObjectsOf predicate, as rdflib writes them), in N-Triples syntax
+    canonical: bytes | None  # the N-Triples with the non-canonical ones as rdflib writes them (None: none to rewrite)
+    ill_typed: bool  # some are ill-typed: rdflib's SPARQL compares them otherwise than pyoxigraph's
+
+
+_TYPED = re.compile(rb'"((?:[^"\\]|\\.)*)"\^\^<([^<>"\s]*)>')
+_ILL_TYPED = object()
+
+
+def survey(data: bytes, shapes: Graph) -> Survey:
+    """The Survey of some N-Triples (distinct lines, as the build writes them). Looks only at the lines with a typed
+    literal, and at each distinct literal once."""
+    objects_of = {str(p).encode() for p in shapes.objects(None, SH.targetObjectsOf)}
+    verdicts: dict = {}
+    flagged: set[str] = set()
+    edits: list[tuple[int, int, bytes]] = []
+    ill_typed = False
+    at = data.find(b'"^^<')
+    while at != -1:
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        at = data.find(b'"^^<', end)
+        line = data[start:end]
+        subject, predicate, rest = line.split(b" ", 2)
+        obj = rest[:-2].rstrip() if rest.endswith(b".") else rest
+        verdict = verdicts.get(obj, False)
+        if verdict is False:
+            verdict = verdicts[obj] = _verdict(obj)
+        if verdict is None:
+            continue
+        flagged.add(subject.decode("utf-8"))
+        if verdict is _ILL_TYPED:
+            ill_typed = True
+            written = _as_rdflib_writes(obj)
+        else:
+            written = verdict
+            edits.append((start, end, b"%s %s %s ." % (subject, predicate, verdict)))
+        if predicate[1:-1] in objects_of:
+            flagged.add(written.decode("utf-8"))
+    canonical = None
+    if edits:
+        pieces, done = [], 0
+        for start, end, line in edits:
+            pieces += [data[done:start], line]
+            done = end
+        pieces.append(data[done:])
+        canonical = b"".join(pieces)
+    return Survey(flagged, canonical, ill_typed)
+
+
+def _rdflib_literal(obj: bytes):
+    """The rdflib Literal of a typed literal in N-Triples syntax, and its lexical form as written (None: not a
+    typed literal, as when the mark found was inside a string)."""
+    import pyoxigraph as ox
+
+    match = _TYPED.fullmatch(obj)
+    if match is None:
+        return None, None
+    if b"\\" in match.group(1):  # escapes: pyoxigraph reads them
+        term = next(iter(ox.parse(b"<urn:x:s> <urn:x:p> " + obj + b" .", format=ox.RdfFormat.N_TRIPLES))).object
+        lexical = term.value
+    else:
+        lexical = match.group(1).decode("utf-8")
+    return Literal(lexical, datatype=URIRef(match.group(2).decode("utf-8"))), lexical
+
+
+def _verdict(obj: bytes):
+    """None if rdflib takes this typed literal as written; _ILL_TYPED if it finds it ill-typed; otherwise the
+    literal as rdflib writes it (N-Triples)."""
+    literal, lexical = _rdflib_literal(obj)
+    if literal is None:
+        return None
+    if literal.ill_typed:
+        return _ILL_TYPED
+    if str(literal) == lexical:
+        return None
+    return _ntriples(literal).encode("utf-8")
+
+
+def _as_rdflib_writes(obj: bytes) -> bytes:
+    literal, _lexical = _rdflib_literal(obj)
+    return _ntriples(literal).encode("utf-8")
 
 
 def _suspect(focus: set, flagged) -> bool:

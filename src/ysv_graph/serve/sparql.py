@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import pickle
 import re
-import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .negotiation import GRAPH_FORMATS, SOLUTIONS_FORMATS
+from ..workers import frame, read_frame, read_frame_async, write_frame
 
 UPDATE_RE = re.compile(
     r"^\s*(?:(?:PREFIX\s+[A-Za-z0-9_.-]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
@@ -65,24 +65,21 @@ def execute(store: ox.Store, query: str, default_graphs: list[str], named_graphs
 
 
 def _worker_main(nquads: str) -> None:  # pragma: no cover - runs in a child process
-    """Serve requests from the parent on stdin/stdout: 4-byte length, then a pickled tuple."""
+    """Serve requests from the parent on stdin/stdout, each a frame (workers.write_frame) holding a pickled tuple."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     store = ox.Store()
     store.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
     _send(stdout, "ready")
     while True:
-        header = stdin.read(4)
-        if len(header) < 4:
+        data = read_frame(stdin)
+        if data is None:
             return
-        request = pickle.loads(stdin.read(struct.unpack(">I", header)[0]))
-        outcome = execute(store, *request)
+        outcome = execute(store, *pickle.loads(data))
         _send(stdout, (outcome.status, outcome.content_type, outcome.body))
 
 
 def _send(stream, value) -> None:
-    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack(">I", len(data)) + data)
-    stream.flush()
+    write_frame(stream, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class _Worker:
@@ -100,12 +97,10 @@ class _Worker:
         return worker
 
     async def receive(self):
-        header = await self.process.stdout.readexactly(4)
-        return pickle.loads(await self.process.stdout.readexactly(struct.unpack(">I", header)[0]))
+        return pickle.loads(await read_frame_async(self.process.stdout))
 
     async def ask(self, request: tuple):
-        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        self.process.stdin.write(struct.pack(">I", len(data)) + data)
+        self.process.stdin.write(frame(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)))
         await self.process.stdin.drain()
         return await self.receive()
 
