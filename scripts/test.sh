@@ -15,4 +15,5 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
-exec .venv/bin/python -m pytest "$@"
+# two workers (pytest-xdist): the machine has two cores, and much of the suite is pyshacl on one of them
+exec .venv/bin/python -m pytest -n 2 "$@"

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -32,6 +32,7 @@ def _build_in_subprocess(out: Path, seed: str) -> None:
                    check=True, capture_output=True)
 
 
+@pytest.mark.slow
 def test_same_inputs_give_identical_bytes_whatever_the_hash_seed(tmp_path):
     _build_in_subprocess(tmp_path / "a", "1")
     _build_in_subprocess(tmp_path / "b", "4242")

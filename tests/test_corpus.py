@@ -16,6 +16,9 @@ from ysv_graph.incremental import documents
 from ysv_graph.incremental import parsing
 from ysv_graph.rdf.terms import Base
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _through_the_screen(monkeypatch):

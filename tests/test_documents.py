@@ -27,6 +27,9 @@ from ysv_graph.rdf.terms import Base
 
 from conftest import DATA
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 ENTAILMENTS = URIRef("https://w3id.org/ysv/graph/entailments")
 METADATA = URIRef("https://w3id.org/ysv/graph/metadata")
 

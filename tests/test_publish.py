@@ -32,6 +32,9 @@ from ysv_graph.publish import remote
 from ysv_graph.cli import main
 from ysv_graph.publish.store_client import StoreClient
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 OXIGRAPH = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
 QUERY_NAMES = [path.stem for path in querying.shipped_queries()]
 TEST_GRAPH = "http://example.org/ysv-test/graph/"

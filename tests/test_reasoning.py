@@ -99,6 +99,7 @@ def test_entailments_that_queries_rely_on(built):
             URIRef(ID + "report/user-voice-report")) in entailed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reports", [1, 10])
 def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
     from pathlib import Path
@@ -115,6 +116,7 @@ def test_equal_to_owlrl_on_synthetic_corpora(tmp_path, ontology, reports):
     assert set(ours) == set(reference)
 
 
+@pytest.mark.slow
 def test_the_ontology_closure_kept_in_the_cache_is_owlrls(tmp_path, ontology):
     """build keeps owlrl's closure of the ontology in its cache folder; read back in a later build it must be the
     same closure, and a changed ontology must be closed again (and replace the old file)."""

@@ -18,6 +18,9 @@ from ysv_graph.pipeline import validation
 from ysv_graph.incremental import screening
 from ysv_graph.rdf.terms import SH, Base
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _through_the_screen(monkeypatch):

@@ -292,11 +292,10 @@ def lines_before(built):
     return _lines(_as_documents(built.asserted, built))
 
 
+@pytest.mark.slow  # ~280 cases, a third of a second each
 @pytest.mark.parametrize("key", _all_constraints(), ids=lambda k: f"{k[0]}:{k[1]}")
 def test_breaking_the_constraint_is_reported(key, built, shapes, lines_before):
-    data = Graph()
-    for triple in built.asserted:
-        data.add(triple)
+    data = validation.as_graph(built.asserted)  # a fresh graph (filled straight into its store)
     handwritten = node_mutations()
     if key in handwritten:
         expect = handwritten[key](data)
@@ -364,6 +363,7 @@ def test_the_real_data_conforms(built):
     assert built.validation.violations == []
 
 
+@pytest.mark.slow
 def test_parallel_validation_reports_exactly_what_one_process_does(data_copy, tmp_path):
     """build --jobs N splits the node shapes across N - 1 validating processes; the violations reported must be
     the same as with one process. Run as real commands (a fresh process forks safely: no other threads)."""
@@ -483,6 +483,7 @@ def test_a_screen_whose_process_is_gone_passes_nothing(shapes):
     assert not screen.passes(b"<urn:x:a> <urn:x:p> <urn:x:b> .\n", set())
 
 
+@pytest.mark.slow
 def test_the_screen_still_answers_in_processes_forked_after_it_was_used(tmp_path):
     """Regression: shacl runs on rayon's thread pool, and a process forked after the pool started waited forever
     in its first validation. The screen now runs in a process started fresh; this uses it, then forks

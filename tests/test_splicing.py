@@ -16,6 +16,9 @@ from ysv_graph.rdf import ntriples
 from ysv_graph.pipeline import writing
 from ysv_graph.rdf.terms import Base
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 BASE = Base()
 TURTLE_PREFIXES = BASE.prefixes(per_kind=True)
 JSON_LD_PREFIXES = BASE.prefixes()

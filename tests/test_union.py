@@ -14,6 +14,9 @@ from ysv_graph.rdf.terms import Base
 
 from conftest import corpus_module
 
+# builds of corpora, servers, browsers or helper processes: seconds each (pytest -m "not slow" skips them)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _through_the_screen(monkeypatch):

@@ -3,10 +3,17 @@
 The node shapes with SPARQL constraints hold the graph-wide rules (every fact has a source, counts across
 documents). Everything else looks only at a focus node's own triples and the types of the nodes it points to. So
 the data is validated a batch of source documents at a time: each batch holds the triples of the nodes it is home
-to (all of them, from whichever document states them), the rdf:type triples of every node those point to, and,
-for sh:targetObjectsOf, the triples that point at its nodes. A node pointed to is validated in its own home batch;
-results about it from a batch it is only context in are dropped. The graph-wide SPARQL constraints run once over
-the whole graph, in pyoxigraph.
+to (all of them, from whichever document states them), the rdf:type triples of every node (IRI or blank node)
+those point to, for sh:targetObjectsOf the triples that point at its nodes, and every rdfs:subClassOf triple of
+the data (pyshacl follows them for sh:targetClass and sh:class). A node pointed to is validated in its own home
+batch; results about it from a batch it is only context in are dropped. The graph-wide SPARQL constraints run once
+over the whole graph, in pyoxigraph (screening.check_graph_wide).
+
+The screen sees N-Triples, pyshacl rdflib's terms, and they can differ: rdflib rewrites a non-canonical literal
+and keeps a flag, which N-Triples cannot show, on an ill-typed one ("TRUE"^^xsd:boolean becomes an ill-typed
+"true"). So a batch home to a node the whole-graph screen flagged goes to pyshacl without being screened again,
+and a batch holding an ill-typed literal is never screened. tests/test_validation_differential.py compares the
+whole path with pyshacl on the whole graph.
 """
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from . import caching
-from .screening import (CACHE_VERSION, Screen, Screened, _ntriples, _result_from, _result_to, check_graph_wide,
-                        document_shapes, graph_wide_by_pyshacl, graph_wide_constraints, report_graph,
+from .. import workers
+from .rules import _ntriples, check_graph_wide, graph_wide_by_pyshacl, graph_wide_constraints
+from .screening import (Screen, Screened, _result_from, _result_to, document_shapes, report_graph,
                         screen_and_check, shapes_digest)
 from ..pipeline.validation import ShapesError, ValidationResult, _name, merge, validate
 from ..rdf.terms import SH
@@ -67,7 +75,7 @@ def plan(graphs: dict, shapes: Graph, documents_per_batch: int = BATCH_DOCUMENTS
                 types[s].append(triple)
             elif p == RDFS.subClassOf:
                 hierarchy.add(triple)
-            elif p in objects_of:
+            if p in objects_of:
                 home.setdefault(o, name)
                 incoming[o].append(triple)
     nodes_of: dict = defaultdict(list)
@@ -247,25 +255,22 @@ class Background:
     def __init__(self, graphs: dict, shapes: Graph, jobs: int = 1, cache: Path | None = None,
                  documents_per_batch: int = BATCH_DOCUMENTS, alone: tuple = (), only: set | None = None,
                  graph_wide: bool = True, flagged: set | None = None):
-        import multiprocessing as mp
-        import threading
-
         self.cache = Cache(cache)
         self.shapes = shapes
         self.constraints = graph_wide_constraints(shapes)
         self.document_shapes = document_shapes(shapes)
         self.batches = plan(graphs, self.document_shapes, documents_per_batch, alone, only)
-        self.unplaced: set = set()  # flagged nodes no batch is home to (confirm has pyshacl look at them)
+        self.unplaced: set = set()  # flagged IRIs and literals no batch is home to (confirm: pyshacl looks at them)
+        self.unplaced_blank = False  # a flagged blank node may be home to no batch (likewise)
         if flagged is not None:  # only the batches home to a node the whole-graph screen found results about
-            self.batches, self.unplaced = _flagged_batches(self.batches, flagged)
+            self.batches, self.unplaced, self.unplaced_blank = _flagged_batches(self.batches, flagged)
         self.digest = shapes_digest(shapes)
         self.validated = 0  # batches validated rather than taken from the cache: known after result()
         self.by_pyshacl = 0  # of those, the batches pyshacl validated (the screen found a result, or none ran)
         self.keys: set[str] = set()  # the cache keys of the batches: known after result()
         self.graphs = graphs if graph_wide else None
         self.children: list = []
-        if jobs > 0 and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-            ctx = mp.get_context("fork")
+        if jobs > 0 and workers.can_fork():
             shares: list[list[Batch]] = [[] for _ in range(jobs)]
             weights = [0] * jobs
             if graph_wide:  # the graph-wide check goes to process 0
@@ -274,16 +279,16 @@ class Background:
                 lightest = weights.index(min(weights))
                 shares[lightest].append(batch)
                 weights[lightest] += len(batch.triples)
-            for number, share in enumerate(shares):
-                if not share and not (number == 0 and graph_wide):
-                    continue
-                conn, child = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_child, daemon=True, args=(
-                    share, self.document_shapes, self.graphs if number == 0 else None, self.constraints, shapes,
-                    self.cache, self.digest, child))
-                process.start()
-                child.close()
-                self.children.append((process, conn))
+            try:
+                for number, share in enumerate(shares):
+                    if not share and not (number == 0 and graph_wide):
+                        continue
+                    # what the helper validates, inherited as it forks (not sent through its pipe)
+                    _SHARES[number] = (share, self.document_shapes, self.graphs if number == 0 else None,
+                                       self.constraints, shapes, self.cache, self.digest)
+                    self.children.append(workers.Helper().submit(_validate_share, number))
+            finally:
+                _SHARES.clear()
 
     def result(self) -> tuple[ValidationResult, float]:
         """The merged result, and the longest time one process spent validating."""
@@ -296,16 +301,11 @@ class Background:
             seconds = time.perf_counter() - start
         else:
             messages, seconds = [], 0.0
-            for process, conn in self.children:
+            for helper in self.children:
                 try:
-                    message = conn.recv()
-                except EOFError:
-                    raise RuntimeError("a validation process died") from None
+                    batch_results, took = helper.result()  # raises what the helper raised
                 finally:
-                    process.join()
-                if isinstance(message, BaseException):
-                    raise message
-                batch_results, took = message
+                    helper.close()
                 messages.append(batch_results)
                 seconds = max(seconds, took)
         results = []
@@ -321,10 +321,13 @@ class Background:
         return merge(results), seconds
 
 
-def _flagged_batches(batches: list[Batch], flagged) -> tuple[list[Batch], set]:
-    """The batches home to the flagged nodes (N-Triples syntax), and the flagged nodes none is home to. A batch home
-    to a flagged IRI or literal goes to pyshacl straight away. The screen names blank nodes afresh, so a flagged
-    blank node could be any: the batches home to blank nodes are screened again, each, first."""
+def _flagged_batches(batches: list[Batch], flagged) -> tuple[list[Batch], set, bool]:
+    """The batches home to the flagged nodes (N-Triples syntax), the flagged IRIs and literals none is home to, and
+    whether a flagged blank node may be home to none. A batch home to a flagged IRI or literal goes to pyshacl
+    straight away. The screen names blank nodes afresh, so a flagged blank node could be any: the batches home to
+    blank nodes are screened again, each, first (and if none is, the blank node is not home to any)."""
+    import pyoxigraph as ox
+
     from ..rdf.ntriples import to_rdflib
 
     placed, blank = set(), False
@@ -333,28 +336,24 @@ def _flagged_batches(batches: list[Batch], flagged) -> tuple[list[Batch], set]:
             placed.add(URIRef(node[1:-1]))
         elif node.startswith("_:"):
             blank = True
-        else:
-            import pyoxigraph as ox
-
-            placed.add(to_rdflib(next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {node} .".encode("utf-8"),
-                                                    format=ox.RdfFormat.N_TRIPLES))).object))
+        else:  # a literal (the object of a sh:targetObjectsOf predicate), as rdflib makes it from N-Triples
+            triple = next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {node} .".encode("utf-8"),
+                                        format=ox.RdfFormat.N_TRIPLES)))
+            placed.add(to_rdflib(triple.object))
     chosen = []
     homed: set = set()
-    blank_homes = False
+    blank_homed = False
     for batch in batches:
         here = placed & batch.focus
         homed |= here
         has_blank = blank and any(isinstance(node, BNode) for node in batch.focus)
-        blank_homes = blank_homes or has_blank
+        blank_homed = blank_homed or has_blank
         if here:
             batch.screen = False
             chosen.append(batch)
         elif has_blank:
             chosen.append(batch)
-    unplaced = placed - homed
-    if blank and not blank_homes:
-        unplaced.add(BNode())  # a flagged blank node that no batch is home to: confirm looks at the whole graph
-    return chosen, unplaced
+    return chosen, placed - homed, blank and not blank_homed
 
 
 def _empty_report() -> Graph:
@@ -365,7 +364,10 @@ def _empty_report() -> Graph:
     return report
 
 
-def _child(batches, shapes, graphs, constraints, full_shapes, cache, digest, conn) -> None:  # pragma: no cover
+_SHARES: dict = {}  # a helper's share of the batches, set just before it is forked (see Background)
+
+
+def _validate_share(number: int) -> tuple[list, float]:  # pragma: no cover - runs in a helper
     import gc
     import time
 
@@ -375,11 +377,11 @@ def _child(batches, shapes, graphs, constraints, full_shapes, cache, digest, con
     gc.enable()
     start = time.perf_counter()
     try:
-        conn.send((_work(batches, shapes, graphs, constraints, full_shapes, cache, digest),
-                   time.perf_counter() - start))
-    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        conn.send(ShapesError(str(exc)) if not isinstance(exc, ShapesError) else exc)
-    conn.close()
+        return _work(*_SHARES[number]), time.perf_counter() - start
+    except ShapesError:
+        raise
+    except Exception as exc:  # handed to the parent as what it is about: the shapes could not be used
+        raise ShapesError(str(exc)) from None
 
 
 def validate_dataset(graphs: dict, shapes: Graph, jobs: int = 0, cache: Path | None = None,
@@ -419,11 +421,11 @@ def confirm(graphs: dict, shapes: Graph, screened: Screened, jobs: int = 0, cach
                          flagged=flagged)
     documents, _seconds = batches.result()
     parts = [documents, screened.graph_wide]
-    if batches.unplaced:  # flagged nodes no batch is home to (a sh:targetNode with no triples; a blank node that
-        # is not home anywhere): pyshacl on the whole graph, for them
+    if batches.unplaced or batches.unplaced_blank:  # flagged nodes no batch is home to (a sh:targetNode with no
+        # triples; a blank node when no batch is home to one): pyshacl on the whole graph, for them
         whole = {t for graph in graphs.values() for t in graph}
         focus = set(batches.unplaced)
-        if any(isinstance(node, BNode) and node not in whole for node in focus):
+        if batches.unplaced_blank:
             focus |= {node for t in whole for node in (t[0], t[2]) if isinstance(node, BNode)}
         parts.append(keep_focus(validate(whole, document_shapes(shapes)), focus))
     return Confirmed(merge(parts), len(batches.batches), batches.validated, batches.keys)

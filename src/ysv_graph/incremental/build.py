@@ -449,6 +449,11 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
             for helper in (*helpers[:2], *helpers[3:]):
                 if helper is not None:
                     helper.close()  # done: its memory goes back now
+            if pages is not None:  # the static site, from the N-Quads just written, while the checks run
+                pages_start = time.perf_counter()
+                nquads = files["ysv.nq"]
+                files.update(pages(nquads.read(staging) if isinstance(nquads, writing.Written) else nquads, base))
+                parts["site"] = time.perf_counter() - pages_start
             waited = time.perf_counter()
             screened = checks["pending"].result() if "pending" in checks else checks["done"]
             waited = time.perf_counter() - waited
@@ -490,9 +495,6 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         # cannot save it fails with out/ as it was
         with ThreadPoolExecutor(max_workers=1) as pool:
             saved = pool.submit(save_cache)
-            if pages is not None:  # the static site, from the N-Quads just written
-                nquads = files["ysv.nq"]
-                files.update(pages(nquads.read(staging) if isinstance(nquads, writing.Written) else nquads, base))
             files = writing.finish(files, outputs, result.report,
                                    render.kept_catalogue(cache, drafts.get("catalogue")))
             saved.result()

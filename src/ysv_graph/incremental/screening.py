@@ -6,19 +6,25 @@ graph-wide SPARQL rules (check_graph_wide, in pyoxigraph); pyshacl then validate
 (batches.py), only where the screen found something, so its report is still the one published. Below that size
 every build runs pyshacl on the whole graph and none of this runs. tests/test_validation_differential.py shows the
 verdicts equal pyshacl's on the whole graph, case for case.
+
+Where the engines differ from pyshacl (rdflib's terms, rdflib's SPARQL), the data is made to look as pyshacl sees
+it, or pyshacl decides: the literals rdflib would rewrite are rewritten for the rules and their nodes flagged for
+pyshacl (survey); blank nodes keep their labels and STR() of them is rdflib's (check_graph_wide); with a literal
+rdflib finds ill-typed, pyshacl runs the rules itself (graph_wide_by_pyshacl).
 """
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib import Graph, Literal, URIRef
 
 from . import caching
-from ..pipeline.validation import ShapesError, ValidationResult, Violation, _name, validate
+from .rules import (_ntriples, check_graph_wide, graph_wide_by_pyshacl, graph_wide_constraints, graph_wide_result,
+                    load_rules_store)
+from ..pipeline.validation import ValidationResult, validate
 from ..rdf.terms import SH
 
 # Below this many asserted triples, every build validates the whole graph with pyshacl (the real data has about
@@ -27,35 +33,6 @@ VALIDATE_WHOLE_BELOW = 250_000
 
 # what the validation results kept in the cache were made by (a new version makes every kept one stale)
 CACHE_VERSION = "4"
-
-
-@dataclass(frozen=True)
-class SparqlConstraint:
-    shape: URIRef
-    constraint: URIRef
-    targets: tuple
-    select: str
-    message: str | None
-    prefixes: dict = field(hash=False, compare=False)
-
-
-def graph_wide_constraints(shapes: Graph) -> list[SparqlConstraint]:
-    """The SPARQL constraints of node shapes (with their explicit sh:targetNode targets). The shapes are first
-    put to pyshacl on an empty graph, so that constraints it would refuse are refused here too (ShapesError)."""
-    validate(Graph(), shapes)
-    out = []
-    for shape, constraint in sorted(shapes.subject_objects(SH.sparql)):
-        targets = tuple(sorted(shapes.objects(shape, SH.targetNode)))
-        if shapes.value(shape, SH.targetClass) is not None or shapes.value(shape, SH.path) is not None:
-            raise ShapesError(f"{shape}: SPARQL constraints are supported on node shapes with sh:targetNode only")
-        prefixes = {}
-        for ontology in shapes.objects(constraint, SH.prefixes):
-            for declaration in shapes.objects(ontology, SH.declare):
-                prefixes[str(shapes.value(declaration, SH.prefix))] = str(shapes.value(declaration, SH.namespace))
-        message = shapes.value(constraint, SH.message)
-        out.append(SparqlConstraint(shape, constraint, targets, str(shapes.value(constraint, SH.select)),
-                                    str(message) if message is not None else None, prefixes))
-    return out
 
 
 def document_shapes(shapes: Graph) -> Graph:
@@ -81,9 +58,10 @@ class Screen:
     Whenever the screen cannot answer (not installed, shapes it cannot compile, an error, its process gone),
     pyshacl validates the batch.
 
-    Known difference: `shacl` does not check the lexical form of xsd:gYear literals (pyshacl does only when
-    OWL-RL's datatype conversions are loaded, as they are in the build). Our gYears come only from curated
-    fields that the loader checks (four digits), so none can be ill-formed by the time they are validated."""
+    The screen reads N-Triples as written, pyshacl rdflib's terms: where rdflib does not take a typed literal as
+    written (survey: "007"^^xsd:integer, "TRUE"^^xsd:boolean; an ill-formed xsd:gYear when OWL-RL's datatype
+    conversions are loaded, as they are in the build, which `shacl` does not check), the nodes it can change the
+    results of are flagged whatever the screen says, for pyshacl to decide."""
 
     def __init__(self, process):
         self.process = process
@@ -179,185 +157,6 @@ class Screen:
             self.process.wait()
         self.process.stdout.close()
         self.process = None
-
-
-def check_graph_wide(store, constraints: list[SparqlConstraint], shapes: Graph, values: set[str] | None = None
-                     ) -> ValidationResult:
-    """Run the graph-wide SPARQL constraints over a pyoxigraph store (its default graph the union of the data),
-    with $this pre-bound to each target node, as SHACL-SPARQL prescribes. Returns a result in pyshacl's form, with
-    pyshacl's results: one for each distinct solution, its sh:value the focus node where ?value is unbound, its
-    message filled in as pyshacl fills it in (the terms' lexical forms, a blank node's label).
-    values: if given, only the results whose ?value (in N-Triples syntax) is one of these, or that have none,
-    are kept (rechecking.check runs the rules over the context of the nodes an edit affected).
-
-    Where pyoxigraph's SPARQL differs from rdflib's (which pyshacl runs), the data is what must give way: the
-    store must hold the literals as rdflib makes them (load_rules_store; data with literals rdflib finds ill-typed
-    go to graph_wide_by_pyshacl instead), and STR() of a blank node, an error in pyoxigraph that dropped the row,
-    is rdflib's (the label) when the store holds blank nodes."""
-    import pyoxigraph as ox
-
-    report = Graph()
-    violations: list[Violation] = []
-    count = 0
-    blank = bool(store.query("ASK { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }",
-                             use_default_graph_as_union=True))
-    functions = {ox.NamedNode(RDFLIB_STR): _rdflib_str} if blank else None
-    for c in constraints:
-        select = _with_rdflib_str(c.select) if blank else c.select
-        severity = shapes.value(c.shape, SH.severity) or SH.Violation
-        for target in c.targets:
-            rows = store.query(select, prefixes=c.prefixes, use_default_graph_as_union=True,
-                               substitutions={ox.Variable("this"): _to_ox(target)}, custom_functions=functions)
-            names = [v.value for v in rows.variables]
-            seen = set()
-            for row in rows:
-                found = {name: _from_ox(row[name]) for name in names if row[name] is not None}
-                found.pop("failure", None)
-                key = frozenset(found.items())
-                if key in seen:  # pyshacl reports each distinct solution once
-                    continue
-                seen.add(key)
-                value = found.get("value", target)  # pyshacl's sh:value where the query binds none
-                if values is not None and "value" in found and _ntriples(value) not in values:
-                    continue
-                message = _message(c.message or "violates the SPARQL constraint", found)
-                count += 1
-                node = BNode(f"graph-wide-{count}")
-                report.add((node, RDF.type, SH.ValidationResult))
-                report.add((node, SH.focusNode, found.get("this", target)))
-                report.add((node, SH.resultSeverity, severity))
-                report.add((node, SH.sourceConstraint, c.constraint))
-                report.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
-                report.add((node, SH.sourceShape, c.shape))
-                report.add((node, SH.resultMessage, Literal(message)))
-                report.add((node, SH.value, value))
-                if "path" in found:
-                    report.add((node, SH.resultPath, found["path"]))
-                violations.append(Violation(
-                    focus=_name(found.get("this", target), report), path=_name(found.get("path"), report),
-                    shape=_name(c.shape, shapes), component=str(SH.SPARQLConstraintComponent), message=message))
-    violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
-    return graph_wide_result(report, violations)
-
-
-# STR() as rdflib evaluates it (the lexical form of a literal, an IRI, the label of a blank node): pyoxigraph, as
-# SPARQL says, fails on a blank node, and a failing FILTER drops the row that pyshacl reports
-RDFLIB_STR = "urn:x-ysv-graph:rdflib-str"
-_STR_CALL = re.compile(r"(?<![\w$?:])STR\s*\(", re.IGNORECASE)
-_NOT_CODE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^\s<>"]*>|#[^\n]*')
-
-
-def _with_rdflib_str(select: str) -> str:
-    """The query with its STR() calls (outside strings, IRIs and comments) calling _rdflib_str instead."""
-    out, at = [], 0
-    for skipped in _NOT_CODE.finditer(select):
-        out.append(_STR_CALL.sub(f"<{RDFLIB_STR}>(", select[at:skipped.start()]))
-        out.append(skipped.group())
-        at = skipped.end()
-    out.append(_STR_CALL.sub(f"<{RDFLIB_STR}>(", select[at:]))
-    return "".join(out)
-
-
-def _rdflib_str(term):
-    import pyoxigraph as ox
-
-    return ox.Literal(term.value) if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)) else None
-
-
-def _message(message: str, found: dict) -> str:
-    """The message with {?name} and {$name} filled in as pyshacl does (its str() of each bound term), in its order:
-    the other variables, then this, path and value."""
-    order = [name for name in found if name not in ("this", "path", "value")] + [
-        name for name in ("this", "path", "value") if name in found]
-    for name in order:
-        message = re.sub("{[?$]" + re.escape(name) + "}", lambda _m, text=str(found[name]): text, message)
-    return message
-
-
-def _to_ox(term):
-    from ..rdf.ntriples import to_ox
-
-    return to_ox(term)
-
-
-def _ntriples(term) -> str:
-    """A term (rdflib) in N-Triples syntax, as the screen and rechecking name nodes."""
-    return str(_to_ox(term))
-
-
-def graph_wide_by_pyshacl(triples, shapes: Graph, values: set[str] | None = None) -> ValidationResult:
-    """The graph-wide rules run by pyshacl itself over the data (rdflib triples): what the rules' runner does when
-    the data has literals that rdflib finds ill-typed, whose comparisons in rdflib's SPARQL and pyoxigraph's
-    differ (pyoxigraph compares "-1"^^xsd:nonNegativeInteger as -1; rdflib does not). Slow on a big graph
-    (some 25x the pyoxigraph runner), but data with ill-typed literals is rare. values: as check_graph_wide's."""
-    result = validate(triples, rules_shapes(shapes))
-    if values is None:
-        return result
-    report = result.report
-    dropped = {r for r in report.subjects(RDF.type, SH.ValidationResult)
-               if report.value(r, SH.value) is not None and _ntriples(report.value(r, SH.value)) not in values}
-    if not dropped:
-        return result
-    kept = Graph()
-    for s, p, o in report:
-        if s not in dropped and o not in dropped:
-            kept.add((s, p, o))
-    for head in kept.subjects(RDF.type, SH.ValidationReport):
-        kept.set((head, SH.conforms, Literal(not set(kept.subjects(RDF.type, SH.ValidationResult)))))
-    return _from_report(kept, shapes)
-
-
-def rules_shapes(shapes: Graph) -> Graph:
-    """The shapes with only their graph-wide SPARQL constraints targeting anything: every other shape loses its
-    targets, and the shapes holding the rules keep of their own parameters only their targets and rules."""
-    holders = set(shapes.subjects(SH.sparql, None))
-    keep = {RDF.type, SH.targetNode, SH.sparql, SH.severity, SH.deactivated, SH.message}
-    out = Graph()
-    for s, p, o in shapes:
-        if s in holders and p not in keep:
-            continue
-        if s not in holders and p in _TARGETS:
-            continue
-        out.add((s, p, o))
-    for prefix, namespace in shapes.namespaces():
-        out.bind(prefix, namespace)
-    return out
-
-
-_TARGETS = (SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjectsOf, SH.target)
-
-
-def _from_report(report: Graph, shapes: Graph) -> ValidationResult:
-    """A result from a report in pyshacl's form (its violations listed as validation.validate lists them)."""
-    violations = []
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        message = report.value(result, SH.resultMessage)
-        violations.append(Violation(
-            focus=_name(report.value(result, SH.focusNode), report),
-            path=_name(report.value(result, SH.resultPath), report),
-            shape=_name(report.value(result, SH.sourceShape), shapes),
-            component=_name(report.value(result, SH.sourceConstraintComponent), report),
-            message=str(message) if message is not None else "violates the shape"))
-    violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
-    return ValidationResult(not violations, report, violations)
-
-
-def graph_wide_result(report: Graph | None = None, violations: list[Violation] | None = None) -> ValidationResult:
-    """The graph-wide rules' result in pyshacl's form, from their results (none: the data conforms)."""
-    report = Graph() if report is None else report
-    violations = violations or []
-    head = BNode("graph-wide-report")
-    report.add((head, RDF.type, SH.ValidationReport))
-    report.add((head, SH.conforms, Literal(not violations)))
-    for node in report.subjects(RDF.type, SH.ValidationResult):
-        report.add((head, SH.result, node))
-    return ValidationResult(not violations, report, violations)
-
-
-def _from_ox(term):
-    from ..rdf.ntriples import to_rdflib
-
-    return to_rdflib(term)
 
 
 @dataclass
@@ -457,54 +256,6 @@ def screen_and_rules(ntriples: bytes | Path | str, shapes: Graph, values: set[st
     if flagged is not None and found.flagged:
         flagged = sorted(set(flagged) | found.flagged)
     return graph_wide, flagged
-
-
-def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None,
-                              found: "Survey | None" = None) -> ValidationResult:
-    """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
-    build hands over what becomes out/ysv.nt): in pyoxigraph, over the literals as rdflib takes them; by pyshacl
-    if some are ill-typed (graph_wide_by_pyshacl). found: the data's survey, if the caller has made it."""
-    if (None, SH.sparql, None) not in shapes:  # no rules: nothing to load them for
-        return graph_wide_result()
-    data = ntriples if isinstance(ntriples, bytes) else Path(ntriples).read_bytes()
-    found = found if found is not None else survey(data, shapes)
-    if found.ill_typed:
-        from ..rdf.ntriples import materialise, split
-
-        return graph_wide_by_pyshacl(materialise(split(data)), shapes, values)
-    store = load_rules_store(found.canonical if found.canonical is not None else data)
-    return check_graph_wide(store, graph_wide_constraints(shapes), shapes, values)
-
-
-def load_rules_store(data: bytes):
-    """A pyoxigraph store of N-Triples for the rules, its blank nodes keeping their labels (pyoxigraph's loaders
-    name them afresh, and the rules' results name them as the data does): the lines with blank nodes are parsed and
-    added as they are, the rest bulk-loaded."""
-    import pyoxigraph as ox
-
-    from ..rdf.ntriples import joined
-
-    store = ox.Store()
-    if b"_:" not in data:
-        store.bulk_load(data, format=ox.RdfFormat.N_TRIPLES)
-        return store
-    plain, blank = [], []
-    for line in data.split(b"\n"):
-        if line:
-            (blank if _has_blank_node(line) else plain).append(line)
-    store.bulk_load(joined(plain), format=ox.RdfFormat.N_TRIPLES)
-    store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object)
-                      for t in ox.parse(joined(blank), format=ox.RdfFormat.N_TRIPLES))
-    return store
-
-
-def _has_blank_node(line: bytes) -> bool:
-    """Does an N-Triples line have a blank node as subject or object? (An object's last token holds no quote when
-    it is a blank node; a literal's does.)"""
-    if line.startswith(b"_:"):
-        return True
-    last = line[:-2].rstrip().rsplit(b" ", 1)[-1]
-    return last.startswith(b"_:") and b'"' not in last
 
 
 @dataclass
@@ -639,3 +390,20 @@ def validate_whole(ntriples: bytes | Path | str, shapes: Graph) -> Screened:
 
     result = validate(materialise(split(data)), shapes)
     return Screened(result, [], seconds=time.perf_counter() - start)
+
+
+def check_graph_wide_ntriples(ntriples: bytes | Path | str, shapes: Graph, values: set[str] | None = None,
+                              found: "Survey | None" = None) -> ValidationResult:
+    """The graph-wide rules over the asserted data given as N-Triples, or the path of an N-Triples file (the
+    build hands over what becomes out/ysv.nt): in pyoxigraph, over the literals as rdflib takes them; by pyshacl
+    if some are ill-typed (graph_wide_by_pyshacl). found: the data's survey, if the caller has made it."""
+    if (None, SH.sparql, None) not in shapes:  # no rules: nothing to load them for
+        return graph_wide_result()
+    data = ntriples if isinstance(ntriples, bytes) else Path(ntriples).read_bytes()
+    found = found if found is not None else survey(data, shapes)
+    if found.ill_typed:
+        from ..rdf.ntriples import materialise, split
+
+        return graph_wide_by_pyshacl(materialise(split(data)), shapes, values)
+    store = load_rules_store(found.canonical if found.canonical is not None else data)
+    return check_graph_wide(store, graph_wide_constraints(shapes), shapes, values, blank=b"_:" in data)
