@@ -52,19 +52,57 @@ class Helper:
     triples, ends up with a private copy of much of the parent's memory (every page the parent changes after
     the fork is copied), so the JSON-LD is made here instead."""
 
+    # How often (seconds) an idle helper looks whether its parent still runs, where the kernel cannot be asked to
+    # end it with its parent (see die_with_parent).
+    PARENT_POLL = 1.0
+
     def __init__(self) -> None:
         import multiprocessing as mp
+        import os
+        import threading
 
         context = mp.get_context("fork")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=self._serve, args=(child,), daemon=True)
+        # the kernel's signal on the parent's death comes when the *thread* that forked exits: asked for only when
+        # that is the main thread (which ends with the process)
+        on_death = threading.current_thread() is threading.main_thread()
+        self.process = context.Process(target=self._serve, args=(child, os.getpid(), on_death), daemon=True)
         self.process.start()
         child.close()
 
     @staticmethod
-    def _serve(conn) -> None:  # pragma: no cover - runs in the helper process
+    def die_with_parent(parent: int, on_death: bool = True) -> None:
+        """Make this process (a helper, or another of the build's, such as the screen's) end when its parent,
+        whose id is parent, does: the parent may be killed (SIGKILL, out of memory) with no chance to stop it,
+        and a helper left running would hold its memory and files for ever, re-parented to PID 1. On Linux the
+        kernel sends SIGKILL when it dies (prctl PR_SET_PDEATHSIG; on_death=False: not asked for); if the parent
+        is gone already, this process exits now. Where there is no prctl, the helper looks every PARENT_POLL
+        seconds while idle whether its parent changed, and exits if so (and when its pipe closes)."""
+        import os
+        import sys
+
+        if on_death and sys.platform.startswith("linux"):
+            try:
+                import ctypes
+                import signal
+
+                ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+            except (OSError, AttributeError):  # no libc, no prctl: the polling stays
+                pass
+        if os.getppid() != parent:  # died before the request took effect
+            os._exit(0)
+
+    @staticmethod
+    def _serve(conn, parent: int | None = None, on_death: bool = True) -> None:  # pragma: no cover - in the helper
+        import os
+
+        if parent is not None:
+            Helper.die_with_parent(parent, on_death)
         while True:
             try:
+                while parent is not None and not conn.poll(Helper.PARENT_POLL):
+                    if os.getppid() != parent:  # the parent died: nobody will ask anything again
+                        os._exit(0)
                 message = conn.recv()
             except EOFError:
                 return

@@ -222,28 +222,68 @@ def default_cache(out_dir: Path) -> Path:
 
 
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
-        write: bool = True, jobs: int | None = None, cache: Path | None = None, pages: Callable | None = None) -> BuildResult:
+        write: bool = True, jobs: int | None = None, cache: Path | None = None, pages: Callable | None = None,
+        on_warning: Callable[[str], None] | None = None) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
-    cases out_dir is not touched. cache: a folder for validation results of unchanged batches (None: none).
+    cases out_dir is not touched (but put back first if a build killed while swapping it in left it set aside:
+    writing.restore_abandoned). cache: a folder for what later builds may reuse (None: none).
+
+    The cache is locked for the whole build (caching.Lock): a second build into it waits, up to
+    caching.LOCK_WAIT seconds (YSV_CACHE_WAIT), then builds without it; on_warning (default: a line on stderr)
+    is told both.
 
     Python's cyclic garbage collector is paused for the build: with millions of live triples each of its full
     passes walks them all, which made the build grow faster than linearly (2.3x the time at 1,000 reports). The
     build's own objects hold no cycles worth collecting before it ends; the collector is restarted after."""
+    if write and out_dir is not None:
+        writing.restore_abandoned(Path(out_dir))
+    lock = _lock(cache, on_warning or _warn) if cache is not None else None
+    if lock is None:
+        cache = None
     was_enabled = gc.isenabled()
     gc.disable()
-    # five helper processes, forked now while this process is small: they make the JSON-LD and the Turtle, check
-    # the graph-wide rules, put the N-Quads together (in a rebuild) and draft the catalogue (a process forked late
-    # from a parent holding a million triples ends up with a private copy of much of its memory)
-    helpers = tuple(workers.Helper.start() for _ in range(5)) if jobs != 0 else (None,) * 5
+    helpers: tuple = (None,) * 5
     try:
+        # five helper processes, forked now while this process is small: they make the JSON-LD and the Turtle,
+        # check the graph-wide rules, put the N-Quads together (in a rebuild) and draft the catalogue (a process
+        # forked late from a parent holding a million triples ends up with a private copy of much of its memory)
+        helpers = tuple(workers.Helper.start() for _ in range(5)) if jobs != 0 else helpers
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, pages=pages,
                     helpers=helpers)
     finally:
         for helper in helpers:
             if helper is not None:
                 helper.close()
+        if lock is not None:
+            lock.release()
         if was_enabled:
             gc.enable()
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def _lock(cache: Path, warn: Callable[[str], None]) -> caching.Lock | None:
+    """The cache's lock, once no other build holds it; None if another held it longer than the wait (or it
+    cannot be locked at all), and the build goes without the cache."""
+    wait = caching.LOCK_WAIT
+    try:
+        wait = max(0.0, float(os.environ.get("YSV_CACHE_WAIT", wait)))
+    except ValueError:
+        pass
+    lock = caching.Lock(cache)
+    try:
+        if lock.acquire(wait, lambda: warn(f"ysv-graph: waiting for the build cache {cache}: another build is "
+                                           f"using it (at most {wait:g} s)")):
+            return lock
+        reason = f"another build has held it for {wait:g} s"
+    except (OSError, ImportError) as exc:
+        reason = f"it cannot be locked ({exc})"
+    warn(f"ysv-graph: building without the cache {cache}: {reason}")
+    return None
 
 
 def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,

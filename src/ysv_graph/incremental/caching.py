@@ -65,9 +65,82 @@ def write_pickled(path: Path, data: bytes) -> None:
     """Keep a value already pickled (pickle.dumps)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    temporary = temporary_beside(path)
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def temporary_beside(path: Path) -> Path:
+    """A name no other process or thread uses, beside path, for a file to be renamed to path once written: the
+    process's id and random letters (a fixed name let two builds rename each other's file away). A build killed
+    while writing one leaves it behind; the next to lock the cache deletes it (Lock)."""
+    import secrets
+
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(6)}{TEMPORARY}")
+
+
+TEMPORARY = ".tmp"  # how the names of temporary_beside end
+
+
+# How long a build waits for another build to let go of the cache before it builds without it (seconds; the
+# environment variable YSV_CACHE_WAIT sets another).
+LOCK_WAIT = 120.0
+
+
+class Lock:
+    """The cache's lock: an exclusive flock on <cache>/lock, held by a build for as long as it reads and writes the
+    cache (its helpers write into it on its behalf). A second build into the same cache waits for it."""
+
+    NAME = "lock"
+
+    def __init__(self, cache: Path):
+        self.cache, self.handle = Path(cache), None
+
+    def acquire(self, wait: float, on_wait=None) -> bool:
+        """Take the lock, waiting up to wait seconds (on_wait() is called once if it must wait); False if it could
+        not be had in that time. Taken, the temporary files killed builds left in the cache are deleted."""
+        import fcntl
+        import time
+
+        self.cache.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.cache / self.NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline, waited = time.monotonic() + wait, False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(handle)
+                    return False
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+                time.sleep(0.05)
+        self.handle = handle
+        self._remove_temporaries()
+        return True
+
+    def release(self) -> None:
+        """Let go (the helpers forked while it was held share it: LOCK_UN lets go for them too)."""
+        import fcntl
+
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            os.close(self.handle)
+            self.handle = None
+
+    def _remove_temporaries(self) -> None:
+        """With the lock held no other build writes here: every temporary file is one a killed build left."""
+        for root, _folders, names in os.walk(self.cache):
+            for name in names:
+                if name.startswith(".") and name.endswith(TEMPORARY):
+                    Path(root, name).unlink(missing_ok=True)
 
 
 def prune(folder: Path, keep: set[str], patterns: tuple[str, ...] = ("*.pickle",)) -> int:

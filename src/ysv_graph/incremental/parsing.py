@@ -133,7 +133,9 @@ def _loader_digest(data_dir: Path) -> bytes:
     from .fingerprint import fingerprint
 
     digest = hashlib.sha256(fingerprint(loading, schema))
-    digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{data_dir}\0".encode())
+    import pyoxigraph  # its IRI parser checks the web addresses (schema.convert)
+
+    digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{pyoxigraph.__version__}\0{data_dir}\0".encode())
     return digest.digest()
 
 

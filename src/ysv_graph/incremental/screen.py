@@ -47,4 +47,8 @@ def serve(stdin, stdout) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - runs in the screen's process
+    if len(sys.argv) > 2:  # the build's process id: the screen ends with it (and when its stdin closes)
+        from ..workers import Helper
+
+        Helper.die_with_parent(int(sys.argv[1]), sys.argv[2] == "1")
     serve(sys.stdin.buffer, sys.stdout.buffer)

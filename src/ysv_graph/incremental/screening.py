@@ -86,8 +86,13 @@ class Screen:
 
         if cls.version() == "no screen":
             return None
-        process = subprocess.Popen([sys.executable, "-m", "ysv_graph.incremental.screen"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE)
+        import os
+        import threading
+
+        # the screen ends with this process, even one killed (screen.py: workers.Helper.die_with_parent)
+        on_death = int(threading.current_thread() is threading.main_thread())
+        process = subprocess.Popen([sys.executable, "-m", "ysv_graph.incremental.screen", str(os.getpid()),
+                                    str(on_death)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         screen = cls(process)
         try:
             write_frame(process.stdin, shapes.serialize(format="nt", encoding="utf-8"))

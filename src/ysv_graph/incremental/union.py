@@ -212,17 +212,20 @@ def save(folder: Path, name: str, union: Union, extra: object = None, linked: Pa
     where the file system allows; the files of out/ are never changed in place."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path, temporary = folder / f"{name}.nt", folder / f".{name}.nt.tmp"
+    path, temporary = folder / f"{name}.nt", caching.temporary_beside(folder / f"{name}.nt")
     if union.kept is None or union.kept != caching.signature(path):  # else the file holds these lines already
         (folder / f"{name}.pickle").unlink(missing_ok=True)  # no description of lines that are being replaced
-        temporary.unlink(missing_ok=True)
         try:
-            if linked is None:
-                raise OSError("nothing to link")
-            os.link(linked, temporary)
-        except OSError:
-            temporary.write_bytes(union.data)
-        temporary.replace(path)
+            try:
+                if linked is None:
+                    raise OSError("nothing to link")
+                os.link(linked, temporary)
+            except OSError:
+                temporary.write_bytes(union.data)
+            temporary.replace(path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     caching.write(folder / f"{name}.pickle", (caching.signature(path), union.members, union.holders, extra, len(union)))
 
 

@@ -68,8 +68,11 @@ def _sorted_distinct(*parts: list[bytes]) -> list[bytes]:
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None = None,
         on_stage: Callable[[str], None] | None = None, write: bool = True) -> BuildResult:
     """Build the dataset into out_dir. Raises load.DataErrors (bad input) or ValidationFailed (shapes not met);
-    in both cases out_dir is not touched."""
+    in both cases out_dir is not touched (but put back first if a build killed while swapping it in left it set
+    aside: writing.restore_abandoned)."""
     timings: dict[str, float] = {}
+    if write and out_dir is not None:
+        writing.restore_abandoned(Path(out_dir))
 
     def stage(name: str) -> None:
         if on_stage:

@@ -5,9 +5,7 @@ records that did not pass.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,17 +13,10 @@ from typing import Any
 
 import yaml
 
-from .schema import DATASET_FIELDS, KEY_PATTERNS, KINDS, SOURCE_FIELDS, Field
+from .schema import DATASET_FIELDS, KINDS, SOURCE_FIELDS, BadValue, Field, convert, key_problem
 
 # libyaml's parser when PyYAML was built with it (it keeps line marks too); the pure-Python one otherwise
 COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
-YEAR_RE = re.compile(r"^[0-9]{4}$")
-FINANCIAL_YEAR_RE = re.compile(r"^([0-9]{4})-([0-9]{4})$")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-DATETIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
-INT_RE = re.compile(r"^-?[0-9]+$")
-NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 class DataError(Exception):
@@ -127,18 +118,26 @@ class _Reader:
     def error(self, line: int, field_name: str, message: str) -> None:
         self.errors.append(DataError(self.display, line, field_name, message))
 
-    def compose(self) -> yaml.Node | None:
+    def compose(self, required: str | None = None) -> yaml.Node | None:
+        """The file's YAML document; None after an error, or if it is empty (no document, or only comments),
+        which is an error when the file must hold the field named required."""
         try:
             if self.data is not None:
-                return yaml.compose(self.data.decode("utf-8"), Loader=COMPOSER)
-            with self.path.open(encoding="utf-8") as handle:
-                return yaml.compose(handle, Loader=COMPOSER)
+                node = yaml.compose(self.data.decode("utf-8"), Loader=COMPOSER)
+            else:
+                with self.path.open(encoding="utf-8") as handle:
+                    node = yaml.compose(handle, Loader=COMPOSER)
+            if node is None and required:
+                self.error(1, required, f"is required in {self.path.name} (the file is empty)")
+            return node
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             self.error(line, "yaml", f"not valid YAML: {exc.problem or exc.context}")
         except UnicodeDecodeError as exc:
             self.error(1, "yaml", f"not UTF-8 text: {exc.reason}")
+        except RecursionError:
+            self.error(1, "yaml", "nested too deeply")
         return None
 
     def mapping(self, node: yaml.Node, field_name: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
@@ -157,88 +156,18 @@ class _Reader:
             out[key] = (key_node, value_node)
         return out
 
-    # -- scalar conversion --------------------------------------------------------------------------------------
+    # -- scalar conversion (schema.convert) -----------------------------------------------------------------------
     def scalar(self, node: yaml.Node, name: str, spec: Field) -> Any:
-        line = _line(node)
         if spec.type == "elements":
             return self.element(node, name)
         if not isinstance(node, yaml.ScalarNode):
-            self.error(line, name, f"expected a single {spec.type} value")
+            self.error(_line(node), name, f"expected a single {spec.type} value")
             return None
-        raw = node.value.strip() if isinstance(node.value, str) else node.value
-        if raw == "" or node.tag == "tag:yaml.org,2002:null":
-            self.error(line, name, "is empty")
+        try:
+            return convert(spec, node.value, node.tag)
+        except BadValue as exc:
+            self.error(_line(node), name, str(exc))
             return None
-        kind = spec.type
-        if kind in ("str", "text", "enum", "ref", "source"):
-            value = " ".join(raw.split()) if kind == "str" else raw
-            if kind == "enum" and value not in spec.choices:
-                self.error(line, name, f"'{value}' is not one of: {', '.join(spec.choices)}")
-                return None
-            if kind in ("ref", "source") and not re.match(KEY_PATTERNS["id"], value) \
-                    and not re.match(KEY_PATTERNS["code"], value):
-                self.error(line, name, f"'{value}' is not a valid id")
-                return None
-            if spec.pattern and not re.match(spec.pattern, value):
-                self.error(line, name, f"'{value}' does not match the pattern {spec.pattern}")
-                return None
-            return value
-        if kind == "url":
-            if not URL_RE.match(raw):
-                self.error(line, name, f"'{raw}' is not a web address (http:// or https://)")
-                return None
-            return raw
-        if kind == "legislation":
-            if not re.match(KEY_PATTERNS["uri"], raw):
-                self.error(line, name, f"'{raw}' is not a legislation.gov.uk /id/ URI")
-                return None
-            return raw
-        if kind == "bool":
-            if node.tag != "tag:yaml.org,2002:bool":
-                self.error(line, name, f"'{raw}' is not true or false")
-                return None
-            return raw.lower() in ("true", "yes", "on")
-        if kind == "int":
-            if not INT_RE.match(raw) or int(raw) < 0:
-                self.error(line, name, f"'{raw}' is not a whole number of 0 or more")
-                return None
-            return int(raw)
-        if kind == "number":
-            cleaned = raw.replace("_", "")
-            if not NUMBER_RE.match(cleaned):
-                self.error(line, name, f"'{raw}' is not a number")
-                return None
-            return int(cleaned) if INT_RE.match(cleaned) else cleaned
-        if kind == "year":
-            if not YEAR_RE.match(raw):
-                self.error(line, name, f"'{raw}' is not a year such as 2019")
-                return None
-            return int(raw)
-        if kind == "financial_year":
-            match = FINANCIAL_YEAR_RE.match(raw)
-            if not match or int(match.group(2)) != int(match.group(1)) + 1:
-                self.error(line, name, f"'{raw}' is not a financial year such as 2023-2024")
-                return None
-            return raw
-        if kind == "datetime":
-            if not DATETIME_RE.match(raw):
-                self.error(line, name, f"'{raw}' is not a UTC time written YYYY-MM-DDTHH:MM:SSZ")
-                return None
-            try:
-                return dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            except ValueError:
-                self.error(line, name, f"'{raw}' is not a real time")
-                return None
-        if kind == "date":
-            if not DATE_RE.match(raw):
-                self.error(line, name, f"'{raw}' is not a date written YYYY-MM-DD")
-                return None
-            try:
-                return dt.date.fromisoformat(raw)
-            except ValueError:
-                self.error(line, name, f"'{raw}' is not a real calendar date")
-                return None
-        raise AssertionError(f"unknown field type {kind}")  # pragma: no cover - schema bug
 
     def element(self, node: yaml.Node, name: str) -> dict[str, str] | None:
         fields = self.mapping(node, name)
@@ -253,13 +182,10 @@ class _Reader:
             if key not in ("id", "label"):
                 self.error(_line(key_node), f"{name}.{key}", "is not a field of a definition element")
                 return None
-            value = self.scalar(value_node, f"{name}.{key}", Field("str"))
+            value = self.scalar(value_node, f"{name}.{key}", Field("id" if key == "id" else "str"))
             if value is None:
                 return None
             out[key] = value
-        if not re.match(KEY_PATTERNS["id"], out["id"]):
-            self.error(_line(node), f"{name}.id", f"'{out['id']}' is not a valid id")
-            return None
         return out
 
     def value(self, node: yaml.Node, name: str, spec: Field) -> Any:
@@ -351,6 +277,10 @@ def load(data_dir: Path, parser=None, references=None) -> Curated:
     where_defined: dict[str, Record] = {}
 
     dataset = _load_dataset(data_dir, errors)
+    for path in sorted(data_dir.glob("*.y*ml")):  # records there would be left out without a word
+        if path.suffix in (".yaml", ".yml") and path.name != "dataset.yaml" and not path.name.startswith("."):
+            errors.append(DataError(_display(path, data_dir), 0, "file",
+                                    "records go in a source folder (data/<source>/*.yaml), not beside dataset.yaml"))
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     hashes: dict[str, str] = {}
     for folder, (events, folder_hashes) in zip(folders, parser.parse(folders, data_dir)):
@@ -375,7 +305,8 @@ def load(data_dir: Path, parser=None, references=None) -> Curated:
 
     files = {}
     for name in _yaml_files(data_dir):
-        files[name] = hashes.get(name) or hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
+        if name in hashes or (data_dir / name).is_file():  # (a folder named *.yaml is an error above)
+            files[name] = hashes.get(name) or hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
     curated = Curated(sources, records, dataset, files, dict(zip((f.name for f in folders), parser.keys)))
     if not errors:
         unchecked = references.unchecked(curated)
@@ -425,13 +356,14 @@ def _parse_folder(folder: Path, data_dir: Path) -> tuple[list, dict]:
         return data
 
     display = _display(folder, data_dir)
-    if not re.match(KEY_PATTERNS["id"], folder.name):
-        return [("error", display, 0, "folder", f"'{folder.name}' is not a valid source id")], hashes
+    problem = key_problem("id", folder.name)
+    if problem:
+        return [("error", display, 0, "folder", problem.replace("valid id", "valid source id"))], hashes
     source_file = folder / "source.yaml"
     if not source_file.is_file():
         return [("error", display, 0, "source.yaml", "every source folder needs a source.yaml")], hashes
     reader = _Reader(source_file, _display(source_file, data_dir), errors, read(source_file))
-    root = reader.compose()
+    root = reader.compose(required="source")
     if root is None:
         flush()
         return events, hashes
@@ -454,7 +386,12 @@ def _parse_folder(folder: Path, data_dir: Path) -> tuple[list, dict]:
     for path in sorted(folder.glob("*.yaml")):
         if path.name == "source.yaml":
             continue
-        _parse_file(path, _display(path, data_dir), read(path), events, errors)
+        try:
+            data = read(path)
+        except OSError as exc:  # a folder named *.yaml, a file that cannot be read
+            events.append(("error", _display(path, data_dir), 0, "file", f"cannot be read: {exc.strerror}"))
+            continue
+        _parse_file(path, _display(path, data_dir), data, events, errors)
         flush()
     for path in sorted(folder.glob("*.yml")):
         events.append(("error", _display(path, data_dir), 0, "file", "name data files *.yaml, not *.yml"))
@@ -468,7 +405,7 @@ def _load_dataset(data_dir: Path, errors: list[DataError]) -> dict[str, Any]:
         errors.append(DataError(display, 0, "dataset.yaml", "the data folder needs a dataset.yaml"))
         return {}
     reader = _Reader(path, display, errors)
-    root = reader.compose()
+    root = reader.compose(required="dataset")
     if root is None:
         return {}
     top = reader.mapping(root, "dataset.yaml")
@@ -504,16 +441,13 @@ def _parse_file(path: Path, display: str, data: bytes, events: list, errors: lis
         if not isinstance(list_node, yaml.SequenceNode):
             reader.error(_line(list_node), kind_name, "expected a list of records, each starting with '- '")
             continue
-        specs = {kind.key: Field("str", True), **kind.fields}
+        specs = {kind.key: Field(kind.key, True), **kind.fields}
         for item in list_node.value:
             n_errors = len(errors)
             values, lines = reader.fields(item, specs, f"a record of {kind_name}")
             if len(errors) > n_errors or kind.key not in values:
                 continue
             key = values.pop(kind.key)
-            if not re.match(KEY_PATTERNS[kind.key], key):
-                reader.error(lines[kind.key], kind.key, f"'{key}' is not a valid {kind.key}")
-                continue
             events.extend(("error", e.path, e.line, e.field, e.message) for e in errors)
             errors.clear()
             events.append(("record", kind_name, key, values, lines, _line(item), str(path), display))

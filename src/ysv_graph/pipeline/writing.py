@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,26 +115,106 @@ def staging_folder(out_dir: Path) -> Path:
     return staging
 
 
-def remove_abandoned(out_dir: Path) -> list[str]:
-    """Delete the staging folders (and the old out/ set aside by write_atomically) beside out_dir whose build
-    process is no longer running; the names of those deleted."""
+@contextmanager
+def swap_lock(out_dir: Path):
+    """Held while out_dir is swapped, restored or its abandoned neighbours deleted: an exclusive flock on the folder
+    that holds out_dir (no file is made for it), so that two builds into the same out/ (or one that finds out/
+    missing) never rename the same folders at once. Where there is no flock, nothing is held."""
+    try:
+        import fcntl
+
+        handle = os.open(Path(out_dir).parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # (releases the lock)
+
+
+def _abandoned(out_dir: Path) -> list[tuple[Path, str]]:
+    """The staging folders ("tmp") and old out/ folders set aside ("old") beside out_dir whose build process is no
+    longer running, in name order."""
     import re
 
-    pattern = re.compile(re.escape(f".{out_dir.name}.") + r"(?:tmp|old)-(\d+)-")
-    removed = []
+    pattern = re.compile(re.escape(f".{out_dir.name}.") + r"(tmp|old)-(\d+)-")
+    found = []
     for entry in sorted(out_dir.parent.glob(f".{out_dir.name}.*-*-*")):
-        found = pattern.match(entry.name)
-        if found is None or not entry.is_dir() or entry.is_symlink():
+        match = pattern.match(entry.name)
+        if match is None or not entry.is_dir() or entry.is_symlink():
             continue
         try:
-            os.kill(int(found.group(1)), 0)
+            os.kill(int(match.group(2)), 0)
             continue  # that process runs (or runs as another user): its folder is left alone
         except ProcessLookupError:
             pass
         except (PermissionError, OverflowError, ValueError):
             continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry.name)
+        found.append((entry, match.group(1)))
+    return found
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether folder holds a whole published dataset: its manifest.json lists files, and each is there with the
+    size and SHA-256 the manifest gives."""
+    folder = Path(folder)
+    try:
+        listed = json.loads((folder / "manifest.json").read_bytes())["files"]
+        for name, entry in listed.items():
+            path = folder / name
+            if ".." in Path(name).parts or path.stat().st_size != entry["bytes"]:
+                return False
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            if digest.hexdigest() != entry["sha256"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return bool(listed)
+
+
+def _restore(out_dir: Path, abandoned: list[tuple[Path, str]]) -> Path | None:
+    """(With the swap lock held.) If out_dir is missing, put back the newest complete old out/ that a build killed
+    between write_atomically's two renames set aside: the only complete copy of the published dataset."""
+    if out_dir.exists() or out_dir.is_symlink():
+        return None
+    olds = sorted((entry for entry, kind in abandoned if kind == "old"), key=lambda e: e.stat().st_mtime_ns,
+                  reverse=True)
+    for entry in olds:
+        if is_complete(entry):
+            entry.rename(out_dir)
+            return entry
+    return None
+
+
+def restore_abandoned(out_dir: Path) -> str | None:
+    """Put out_dir back if a killed build left it set aside (see _restore); the name of the folder put back. Every
+    build calls this first, so that even one that then fails leaves a complete out/."""
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists() or not out_dir.parent.is_dir():
+        return None
+    with swap_lock(out_dir):
+        restored = _restore(out_dir, _abandoned(out_dir))
+    return restored.name if restored is not None else None
+
+
+def remove_abandoned(out_dir: Path) -> list[str]:
+    """Delete the staging folders (and the old out/ set aside by write_atomically) beside out_dir whose build
+    process is no longer running, once out_dir is put back if it was missing (restore_abandoned: an old out/ is
+    never deleted while it is the only complete copy); the names of those deleted."""
+    out_dir = Path(out_dir).resolve()
+    removed = []
+    with swap_lock(out_dir):
+        abandoned = _abandoned(out_dir)
+        restored = _restore(out_dir, abandoned)
+        for entry, _kind in abandoned:
+            if entry != restored:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
     return removed
 
 
@@ -223,15 +304,18 @@ def write_atomically(out_dir: Path, files: dict, staging: Path | None = None) ->
                               [(name, data) for name, data in files.items() if not isinstance(data, Written)]):
                 pass
         old = None
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{staging.name.split('.tmp-', 1)[-1]}"  # pid-random
-            out_dir.rename(old)
-        try:
-            staging.rename(out_dir)
-        except BaseException:
-            if old is not None:
-                old.rename(out_dir)
-            raise
+        # a build killed between these two renames leaves no out/, and the old one set aside (named with its
+        # process id): the next build puts it back (restore_abandoned) before it deletes anything
+        with swap_lock(out_dir):
+            if out_dir.exists():
+                old = out_dir.parent / f".{out_dir.name}.old-{staging.name.split('.tmp-', 1)[-1]}"  # pid-random
+                out_dir.rename(old)
+            try:
+                staging.rename(out_dir)
+            except BaseException:
+                if old is not None:
+                    old.rename(out_dir)
+                raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
