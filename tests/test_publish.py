@@ -364,7 +364,8 @@ def test_server_killed_mid_put_leaves_no_graph_half_written(make_server, tmp_pat
     assert first.ok
     big = TEST_GRAPH + "b"
 
-    report = remote.publish(tmp_path / "v2.nq", server.store, retry_seconds=1.0,
+    # the budget bounds the whole PUT (the body is sent at the store's pace, ~3 s here), then the retries after the kill
+    report = remote.publish(tmp_path / "v2.nq", server.store, retry_seconds=8.0,
                             on_event=_killer(server, big))
     assert server.process.poll() is not None, "the server was not killed"
     statuses = {p.target: p.status for p in report.graphs}
@@ -413,12 +414,14 @@ def test_server_killed_mid_put_and_restarted_within_the_retry_time(make_server, 
 # -- dry run and authentication (stub server) -----------------------------------------------------------------------
 
 class StubStore(http.server.ThreadingHTTPServer):
-    """Records every request; accepts PUTs (counting the lines of each graph) and answers count queries."""
+    """Records every request; accepts PUTs (counting the lines of each graph), answers count queries, and gives a
+    graph back (GET) as it was sent."""
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), StubHandler)
         self.requests: list[tuple[str, str, dict]] = []
         self.graphs: dict[str, int] = {}
+        self.bodies: dict[str, bytes] = {}
 
     @property
     def url(self) -> str:
@@ -437,9 +440,20 @@ class StubHandler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append(("PUT", self.path, dict(self.headers)))
         graph = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["graph"][0]
         self.server.graphs[graph] = body.count(b"\n")
+        self.server.bodies[graph] = body
         self.send_response(201)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def do_GET(self):
+        self.server.requests.append(("GET", self.path, dict(self.headers)))
+        graph = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["graph"][0]
+        body = self.server.bodies.get(graph)
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "application/n-triples")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
 
     def do_POST(self):
         form = urllib.parse.parse_qs(self._body().decode("utf-8"))
@@ -487,7 +501,7 @@ def test_auth_headers_sent_and_never_printed(stub, built_out, capsys, monkeypatc
     assert main(["publish", "--store", stub.url + "/store", "--out", str(built_out)]) == 0
     assert main(["publish", "--store", stub.url + "/store", "--dry-run", "--out", str(built_out)]) == 0
     captured = capsys.readouterr()
-    assert {method for method, _, _ in stub.requests} == {"PUT", "POST"}
+    assert {method for method, _, _ in stub.requests} == {"PUT", "POST", "GET"}  # GET: each graph read back
     assert len([r for r in stub.requests if r[0] == "PUT"]) == len(manifest_graphs(built_out))
     for method, path, headers in stub.requests:
         assert headers.get("Authorization") == expected, (method, path)

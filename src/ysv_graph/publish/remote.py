@@ -2,8 +2,14 @@
 
 publish: every named graph of the N-Quads file is sent with one SPARQL 1.1 Graph Store HTTP Protocol PUT
 (`PUT {store}?graph={iri}`, an N-Triples body streamed from disk), so publishing twice leaves exactly one copy.
-Afterwards one SPARQL query counts the triples of every graph in the store, and each count must equal the number
-of distinct triples sent.
+Afterwards every graph is read back from the store and compared with what was sent, triple for triple (verify.py):
+a literal the store rewrote to the same value in another form (xsd:nonNegativeInteger as xsd:integer, say) is a
+warning; any other difference means the graph is not verified.
+
+Temporary files: one folder (`ysv-publish-*` in YSV_PUBLISH_TMPDIR, or else the system's temporary folder) holds
+the graphs' bodies and what is read back; it is removed however publish ends - an error, Ctrl-C, or SIGTERM/SIGHUP,
+which while publish runs (in the main thread, with no handler of the application's own) stop it in an orderly way:
+the request under way is cut off, the folder removed, and the report says which graphs were written.
 
 How the file is read: one streaming pass parses it (pyoxigraph), counts the distinct triples of each graph and
 writes each graph's triples to its own temporary N-Triples file; each PUT then streams that file. Memory stays
@@ -23,15 +29,19 @@ docs/triple-stores.md for what each one guarantees.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import pyoxigraph as ox
 
+from . import verify
 from .store_client import (Auth, ConfigError, RetryPolicy, StoreClient, StoreError, check_url,
                            derive_query_endpoint, file_chunks, oxigraph_version, retry_seconds_from_env)
 from ..rdf.terms import DEFAULT_BASE, Base
@@ -39,7 +49,9 @@ from ..rdf.terms import DEFAULT_BASE, Base
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 BULK_MIN_TRIPLES = 10_000
 OXIGRAPH_ATOMIC_PUT = (0, 5, 10)  # first Oxigraph release whose GSP PUT clears and loads in one transaction
-COUNT_BATCH = 200  # graphs per verification query
+COUNT_BATCH = 200  # graphs per counting query
+ENV_TMPDIR = "YSV_PUBLISH_TMPDIR"  # where the temporary folder goes (default: the system's temporary folder)
+WORKDIR_PREFIX = "ysv-publish-"
 
 
 class InputError(Exception):
@@ -57,6 +69,7 @@ class GraphPlan:
     bulk: bool = False          # sent with Oxigraph's bulk loader
     status: str = "not sent"    # not sent | written | failed | verified | mismatch
     stored: int | None = None   # triples in the store afterwards
+    comparison: verify.Comparison | None = None  # what the store holds against what was sent
 
 
 @dataclass
@@ -67,6 +80,8 @@ class PublishReport:
     server: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    signal: int | None = None   # the signal (SIGTERM, SIGHUP) that stopped the publish
+    workdir: Path | None = None  # the temporary folder used (removed by the time the report is returned)
 
     @property
     def written(self) -> list[GraphPlan]:
@@ -85,7 +100,13 @@ class PublishReport:
         return self.error is None and all(g.status == "verified" for g in self.graphs)
 
     @property
+    def rewrites(self) -> int:
+        return sum(sum(g.comparison.rewrites.values()) for g in self.graphs if g.comparison is not None)
+
+    @property
     def exit_code(self) -> int:
+        if self.signal is not None:
+            return 128 + self.signal
         if self.error is not None:
             return EXIT_ERROR
         return EXIT_OK if self.ok else EXIT_MISMATCH
@@ -183,13 +204,65 @@ def count_triples(client: StoreClient, graphs: list[str]) -> dict[str, int]:
         batch = graphs[start:start + COUNT_BATCH]
         values = " ".join(f"<{g}>" for g in batch)
         _vars, bindings = client.select(
-            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g")
+            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g",
+            what=f"SPARQL query (counting the triples of {len(batch)} graphs)")
         for binding in bindings:
             try:
                 counts[binding["g"]["value"]] = int(binding["n"]["value"])
             except (KeyError, ValueError) as exc:
-                raise StoreError(f"SPARQL query: unexpected count result {binding!r} ({exc})") from None
+                raise StoreError(client.redact(f"SPARQL query: unexpected count result {binding!r} ({exc})")
+                                 ) from None
     return counts
+
+
+class Stopped(BaseException):
+    """A signal (SIGTERM, SIGHUP) asked publish to stop. A BaseException, so that no `except Exception` keeps it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopOnSignals:
+    """While publishing: SIGTERM and SIGHUP raise Stopped in the main thread, once; during the clean-up (hold())
+    they are only noted. Only signals left at their default handling are taken over, and only in the main thread;
+    the previous handlers come back at the end."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self):
+        self.previous: dict[int, object] = {}
+        self.received: int | None = None
+        self.holding = False
+
+    def _handler(self, signum, _frame) -> None:
+        first = self.received is None
+        self.received = self.received or signum
+        if first and not self.holding:
+            raise Stopped(signum)
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def __enter__(self) -> _StopOnSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                try:
+                    if signal.getsignal(signum) == signal.SIG_DFL:
+                        self.previous[signum] = signal.signal(signum, self._handler)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def temporary_root() -> Path:
+    """The folder the temporary folder is made in: YSV_PUBLISH_TMPDIR, or else the system's temporary folder."""
+    root = os.environ.get(ENV_TMPDIR)
+    return Path(root) if root else Path(tempfile.gettempdir())
 
 
 def publish(nquads: Path, store_url: str, *, graph_base: str | None = None, query_url: str | None = None,
@@ -197,29 +270,44 @@ def publish(nquads: Path, store_url: str, *, graph_base: str | None = None, quer
             on_event: Callable[..., None] | None = None, workdir: Path | None = None,
             bulk_min_triples: int = BULK_MIN_TRIPLES) -> PublishReport:
     """Publish every named graph of an N-Quads file; see the module docstring. Raises ConfigError and InputError
-    before anything is sent; store failures are reported in the PublishReport (error, statuses)."""
+    before anything is sent; store failures are reported in the PublishReport (error, statuses), and so is a
+    SIGTERM/SIGHUP (signal; exit_code 128 + the signal's number)."""
     emit = on_event or (lambda *a, **k: None)
     check_url(store_url, "--store")
     query_url = check_url(query_url, "--query-endpoint") if query_url else derive_query_endpoint(store_url)
     rename = graph_renamer(graph_base, data_base_for(Path(nquads)))
     retry = RetryPolicy(total_seconds=retry_seconds_from_env() if retry_seconds is None else retry_seconds)
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="ysv-publish-")) if owned else Path(workdir)
-    try:
-        emit("reading", path=str(nquads))
-        plans = split_graphs(Path(nquads), workdir, rename)
-        report = PublishReport(plans, store_url, query_url)
-        if dry_run:
-            return report
-        with StoreClient(store_url, query_url, auth=auth, retry=retry, on_event=on_event) as client:
-            _send_all(client, report, emit, bulk_min_triples)
-        return report
-    finally:
-        if owned:
-            shutil.rmtree(workdir, ignore_errors=True)
+    report = PublishReport([], store_url, query_url)
+    with _StopOnSignals() as signals:
+        try:
+            if owned:
+                root = temporary_root()
+                if not root.is_dir():
+                    raise ConfigError(f"{ENV_TMPDIR}: no such folder: {root}")
+                workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root))
+            report.workdir = Path(workdir)
+            emit("reading", path=str(nquads), workdir=str(workdir))
+            report.graphs = split_graphs(Path(nquads), Path(workdir), rename)
+            if not dry_run:
+                with StoreClient(store_url, query_url, auth=auth, retry=retry, on_event=on_event) as client:
+                    _send_all(client, report, emit, bulk_min_triples, Path(workdir))
+        except Stopped as stop:
+            report.signal = stop.signum
+        finally:
+            signals.hold()  # a second signal must not cut the clean-up short
+            if owned and workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if signals.received is not None and report.signal is None:
+            report.signal = signals.received
+    if report.signal is not None:
+        step = "while reading the file" if not report.graphs else \
+            "while verifying" if not report.not_written else "while publishing"
+        report.error = f"stopped by {signal.Signals(report.signal).name} {step}"
+    return report
 
 
-def _send_all(client: StoreClient, report: PublishReport, emit, bulk_min_triples: int) -> None:
+def _send_all(client: StoreClient, report: PublishReport, emit, bulk_min_triples: int, workdir: Path) -> None:
     plans = report.graphs
     try:
         before = count_triples(client, [p.target for p in plans])
@@ -229,9 +317,9 @@ def _send_all(client: StoreClient, report: PublishReport, emit, bulk_min_triples
     report.server = client.server
     version = oxigraph_version(client.server)
     if version is not None and version < OXIGRAPH_ATOMIC_PUT:
-        report.warnings.append(
+        report.warnings.append(client.redact(
             f"{client.server}: before Oxigraph 0.5.10 a Graph Store PUT clears the graph before loading the new "
-            "content in a separate transaction, so a failed PUT can leave a graph empty; upgrade the server")
+            "content in a separate transaction, so a failed PUT can leave a graph empty; upgrade the server"))
     for plan in plans:
         plan.before = before[plan.target]
         plan.bulk = (version is not None and version >= OXIGRAPH_ATOMIC_PUT and plan.before == 0
@@ -250,21 +338,33 @@ def _send_all(client: StoreClient, report: PublishReport, emit, bulk_min_triples
 
         try:
             plan.bulk = client.put_graph(plan.target, body, plan.size, bulk=plan.bulk)
-        except StoreError as exc:
-            plan.status = "failed"
+        except BaseException as exc:
+            plan.status = "failed"  # cut off (or refused): the graph keeps its previous content
+            if not isinstance(exc, StoreError):
+                raise
             report.error = str(exc)
             return
         plan.status = "written"
         emit("written", graph=plan.target)
     emit("verifying", total=len(plans))
-    try:
-        after = count_triples(client, [p.target for p in plans])
-    except StoreError as exc:
-        report.error = f"every graph was sent, but counting them in the store failed: {exc}"
-        return
-    for plan in plans:
-        plan.stored = after[plan.target]
-        plan.status = "verified" if plan.stored == plan.triples else "mismatch"
+    for index, plan in enumerate(plans):
+        emit("reading back", graph=plan.target, index=index, total=len(plans))
+        back = workdir / f"{plan.path.stem}.stored"
+        try:
+            media_type = client.get_graph(plan.target, back)
+            plan.comparison = verify.compare(plan.path, back, media_type)
+        except StoreError as exc:
+            report.error = f"every graph was sent, but reading {plan.target} back from the store failed: {exc}"
+            return
+        except (ValueError, SyntaxError) as exc:
+            report.error = client.redact(f"every graph was sent, but what the store answered for {plan.target} "
+                                         f"cannot be read: {exc}")
+            return
+        finally:
+            back.unlink(missing_ok=True)
+        plan.stored = plan.comparison.stored
+        plan.status = "verified" if plan.comparison.same else "mismatch"
+        report.warnings.extend(plan.comparison.warnings(plan.target))
 
 
 def remote_run(client: StoreClient, text: str):

@@ -7,20 +7,32 @@ Authentication (never from the command line, never printed):
     YSV_STORE_USER and YSV_STORE_PASSWORD    HTTP basic authentication (HTTP digest if YSV_STORE_AUTH=digest, as
                                              Virtuoso's /sparql-graph-crud-auth wants)
 
-Retries: connection errors, time-outs and 5xx answers (except 501) are retried with exponential backoff (0.5 s,
-1 s, 2 s, ... at most 8 s between tries) for at most YSV_STORE_RETRY_SECONDS seconds per request (default 60).
-A 4xx answer is never retried: it is reported with the store's own message.
+Time: YSV_STORE_RETRY_SECONDS (default 60) is the longest one request may take, every try and every wait
+included: connecting, sending the body, waiting for the answer and reading it. Connection errors, time-outs and
+5xx answers (except 501) are retried with exponential backoff (0.5 s, 1 s, 2 s, ... at most 8 s between tries)
+within that budget. A 4xx answer is never retried: it is reported with the store's own message. Each try runs in
+a helper thread while the calling thread waits for it with the time left, reporting ("waiting" events) what it is
+waiting for and for how long; when the budget is spent the try is abandoned (its sockets shut down) and the
+request fails, so no store, however it behaves (silent, trickling bytes), holds a request for longer.
+
+Nothing a store sends back is shown as it came: every message goes through the Auth's Redactor (redact.py), which
+masks the credentials that were sent.
 """
 from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import httpx
+
+from .redact import Redactor
 
 ENV_TOKEN = "YSV_STORE_TOKEN"
 ENV_USER = "YSV_STORE_USER"
@@ -29,8 +41,9 @@ ENV_RETRY = "YSV_STORE_RETRY_SECONDS"
 ENV_SCHEME = "YSV_STORE_AUTH"
 DEFAULT_RETRY_SECONDS = 60.0
 
-# Transport time-outs. Loading a large graph in one transaction can take minutes before the store answers.
-TIMEOUT = httpx.Timeout(connect=10.0, read=1800.0, write=1800.0, pool=10.0)
+CONNECT_SECONDS = 10.0  # at most this for connecting (and never more than the time left of the budget)
+FIRST_REPORT, REPORT_EVERY = 2.0, 10.0  # "waiting" events: after 2 s of one try, then every 10 s
+ERROR_BODY_LIMIT = 64 * 1024  # at most this much of an error answer is read (for its message)
 CHUNK = 1 << 20  # request bodies are streamed from disk in 1 MiB pieces
 
 SPARQL_RESULTS_JSON = "application/sparql-results+json"
@@ -40,10 +53,11 @@ N_TRIPLES = "application/n-triples"
 class StoreError(Exception):
     """A request to the store failed for good (after any retries)."""
 
-    def __init__(self, message: str, *, status: int | None = None, retried: int = 0):
+    def __init__(self, message: str, *, status: int | None = None, retried: int = 0, timed_out: bool = False):
         super().__init__(message)
         self.status = status
         self.retried = retried
+        self.timed_out = timed_out
 
 
 class ConfigError(Exception):
@@ -56,6 +70,12 @@ class Auth:
     _token: str | None = field(default=None, repr=False)
     _user: str | None = field(default=None, repr=False)
     _password: str | None = field(default=None, repr=False)
+    redact: Redactor = field(default_factory=Redactor, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.redact.add(self._token)
+        if self._password:
+            self.redact.add_basic(self._user or "", self._password)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Auth:
@@ -116,8 +136,8 @@ def retry_seconds_from_env(environ: dict[str, str] | None = None) -> float:
         seconds = float(value)
     except ValueError:
         raise ConfigError(f"{ENV_RETRY} must be a number of seconds, not {value!r}") from None
-    if seconds < 0:
-        raise ConfigError(f"{ENV_RETRY} must not be negative")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{ENV_RETRY} must be a positive number of seconds (the longest one request may take)")
     return seconds
 
 
@@ -166,12 +186,14 @@ class RetryPolicy:
     factor: float = 2.0
 
 
-def _store_message(response: httpx.Response, limit: int = 1000) -> str:
+def _store_message(response: httpx.Response, body: bytes, redact: Redactor, limit: int = 1000) -> str:
+    """The status and the store's own words, credentials masked *before* the text is cut to `limit` characters (a
+    cut could otherwise leave part of a secret that no longer matches)."""
     try:
-        text = response.text.strip()
-    except Exception:  # noqa: BLE001 - an undecodable body is no message
-        text = ""
-    text = re.sub(r"\s+", " ", text)
+        text = body.decode(response.encoding or "utf-8", errors="replace").strip()
+    except LookupError:
+        text = body.decode("utf-8", errors="replace").strip()
+    text = redact(re.sub(r"\s+", " ", redact(text)))
     if len(text) > limit:
         text = text[:limit] + "…"
     reason = response.reason_phrase or ""
@@ -180,6 +202,25 @@ def _store_message(response: httpx.Response, limit: int = 1000) -> str:
 
 def _retryable_status(status: int) -> bool:
     return status >= 500 and status != 501
+
+
+_PHASES = {"connection.connect_tcp.started": "connecting", "connection.start_tls.started": "connecting (TLS)",
+           "http11.send_request_headers.started": "sending the request",
+           "http11.send_request_body.started": "sending the request body",
+           "http11.receive_response_headers.started": "waiting for the answer",
+           "http11.receive_response_body.started": "reading the answer"}
+
+
+class _Try:
+    """One try of a request, run in a daemon thread; the caller waits on `done`."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.phase = "starting"
+        self.response: httpx.Response | None = None
+        self.body = b""           # an error answer's first bytes (for its message)
+        self.result = None        # what consume() returned
+        self.error: BaseException | None = None
 
 
 class StoreClient:
@@ -191,11 +232,23 @@ class StoreClient:
         self.store_url = check_url(store_url, "--store") if store_url else None
         self.query_url = check_url(query_url, "query endpoint")
         self.auth = auth or Auth("none")
+        self.redact = self.auth.redact
         self.retry = retry or RetryPolicy()
         self.on_event = on_event or (lambda *a, **k: None)
         self.server: str | None = None  # the store's Server header, once seen
-        self._client = httpx.Client(timeout=TIMEOUT, auth=self.auth.httpx_auth(), follow_redirects=False,
-                                    headers={"User-Agent": "ysv-graph"}, transport=transport)
+        self._transport = transport
+        self._sockets: list[socket.socket] = []  # every connection this client opened (to shut down when abandoning)
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(auth=self.auth.httpx_auth(), follow_redirects=False, headers={"User-Agent": "ysv-graph"},
+                            transport=self._transport, event_hooks={"request": [self._remember_credentials]})
+
+    def _remember_credentials(self, request: httpx.Request) -> None:
+        """Whatever credential goes out (a digest answer too) is masked wherever it comes back."""
+        for name in ("authorization", "proxy-authorization"):
+            if name in request.headers:
+                self.redact.add(request.headers[name])
 
     def close(self) -> None:
         self._client.close()
@@ -207,36 +260,131 @@ class StoreClient:
         self.close()
 
     # -- the one place that sends requests ----------------------------------------------------------------------
-    def _send(self, what: str, make_request: Callable[[], httpx.Request],
-              accept_status: tuple[int, ...] = ()) -> httpx.Response:
-        """Send a request built afresh for every try; retry connection errors and 5xx with backoff."""
+    def _trace(self, attempt: _Try):
+        def trace(event: str, info: dict) -> None:
+            if event in _PHASES:
+                attempt.phase = _PHASES[event]
+            if event in ("connection.connect_tcp.complete", "connection.connect_unix_socket.complete"):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    self._sockets.append(sock)
+        return trace
+
+    def _run(self, attempt: _Try, request: httpx.Request, consume) -> None:
+        """The helper thread: send, then read the answer (into consume() for a success)."""
+        try:
+            response = self._client.send(request, stream=True)
+            attempt.response = response
+            try:
+                if response.status_code < 300 and consume is not None:
+                    attempt.result = consume(response)
+                elif response.status_code < 300:
+                    response.read()
+                else:
+                    pieces, size = [], 0
+                    for piece in response.iter_bytes():
+                        pieces.append(piece)
+                        size += len(piece)
+                        if size >= ERROR_BODY_LIMIT:
+                            break
+                    attempt.body = b"".join(pieces)[:ERROR_BODY_LIMIT]
+            finally:
+                response.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            attempt.error = exc
+        finally:
+            attempt.done.set()
+
+    def _abandon(self) -> None:
+        """Give up on a try still running: shut its connections down (which wakes the helper thread wherever it
+        is blocked) and carry on with a fresh connection pool."""
+        sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        old, self._client = self._client, self._new_client()
+        threading.Thread(target=old.close, daemon=True).start()
+
+    def _wait(self, what: str, attempt: _Try, started: float, deadline: float, tries: int) -> bool:
+        """Wait for a try until the deadline, reporting what is awaited. True if it finished in time."""
+        next_report = time.monotonic() + FIRST_REPORT
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return attempt.done.is_set()
+            if attempt.done.wait(max(0.0, min(deadline, next_report) - now)):
+                return True
+            now = time.monotonic()
+            if now >= next_report and now < deadline:
+                self.on_event("waiting", what=what, phase=attempt.phase, waited=now - started,
+                              left=deadline - now, budget=self.retry.total_seconds, tries=tries)
+                next_report = now + REPORT_EVERY
+
+    def _send(self, what: str, make_request: Callable[[], httpx.Request], accept_status: tuple[int, ...] = (),
+              consume: Callable[[httpx.Response], object] | None = None) -> tuple[httpx.Response, object]:
+        """Send a request built afresh for every try; retry connection errors and 5xx with backoff; never wait
+        longer than the budget. Returns the (closed) response and what consume() returned for a 2xx answer."""
         policy = self.retry
-        deadline = time.monotonic() + policy.total_seconds
+        started = time.monotonic()
+        deadline = started + policy.total_seconds
         delay = policy.first_delay
         retried = 0
         while True:
-            reason: str
+            left = max(deadline - time.monotonic(), 0.001)
+            request = make_request()
+            # the helper's own time-outs run a little past the deadline: the waiting thread is the one that decides
+            request.extensions["timeout"] = httpx.Timeout(left + 0.5, connect=min(CONNECT_SECONDS, left)).as_dict()
+            attempt = _Try()
+            request.extensions["trace"] = self._trace(attempt)
+            threading.Thread(target=self._run, args=(attempt, request, consume), daemon=True,
+                             name=f"ysv-graph {what}"[:60]).start()
             try:
-                response = self._client.send(make_request())
-            except httpx.TransportError as exc:
-                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                finished = self._wait(what, attempt, started, deadline, retried + 1)
+            except BaseException:  # a signal (SIGTERM), Ctrl-C: cut the request off, then stop
+                self._abandon()
+                raise
+            timed_out = isinstance(attempt.error, httpx.TimeoutException) and \
+                time.monotonic() + delay >= deadline
+            if not finished or timed_out:
+                if not finished:
+                    self._abandon()
+                tries = retried + 1
+                raise StoreError(f"{what}: no answer within {policy.total_seconds:g} s ({attempt.phase} when the "
+                                 f"time ran out; {tries} tr{'y' if tries == 1 else 'ies'}): gave up after "
+                                 f"{time.monotonic() - started:.1f} s, the longest one request may take "
+                                 f"({ENV_RETRY}={policy.total_seconds:g})", retried=retried, timed_out=True)
+            reason: str
+            if attempt.error is not None:
+                exc = attempt.error
+                if not isinstance(exc, httpx.TransportError):
+                    if isinstance(exc, httpx.HTTPError):
+                        raise StoreError(self.redact(f"{what}: {type(exc).__name__}: {exc}"), retried=retried)
+                    raise exc
+                reason = self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                if isinstance(exc, httpx.TimeoutException):
+                    reason += f" ({attempt.phase})"
             else:
+                response = attempt.response
                 self.server = response.headers.get("server", self.server)
                 if response.status_code < 300 or response.status_code in accept_status:
-                    return response
+                    return response, attempt.result
                 if 300 <= response.status_code < 400:
-                    raise StoreError(f"{what}: unexpected redirect {response.status_code} to "
-                                     f"{response.headers.get('location', '?')}", status=response.status_code,
-                                     retried=retried)
+                    location = self.redact(response.headers.get("location", "?"))
+                    raise StoreError(f"{what}: unexpected redirect {response.status_code} to {location}",
+                                     status=response.status_code, retried=retried)
                 if not _retryable_status(response.status_code):
-                    raise StoreError(f"{what}: {_store_message(response)}", status=response.status_code,
-                                     retried=retried)
-                reason = _store_message(response, limit=200)
+                    raise StoreError(f"{what}: {_store_message(response, attempt.body, self.redact)}",
+                                     status=response.status_code, retried=retried)
+                reason = _store_message(response, attempt.body, self.redact, limit=200)
             now = time.monotonic()
-            if now + delay > deadline:
+            if now + delay >= deadline:
                 tries = retried + 1
                 raise StoreError(f"{what}: {reason} (gave up after {tries} tr{'y' if tries == 1 else 'ies'} "
-                                 f"in {policy.total_seconds:g} s)", retried=retried)
+                                 f"in {now - started:.1f} s; {ENV_RETRY}={policy.total_seconds:g})",
+                                 retried=retried)
             self.on_event("retry", what=what, reason=reason, delay=delay, left=deadline - now)
             time.sleep(delay)
             retried += 1
@@ -266,8 +414,34 @@ class StoreClient:
             return self._client.build_request("PUT", self.graph_url(graph_iri, bulk=used_bulk), content=body(),
                                               headers=headers)
 
-        self._send(f"PUT <{graph_iri}>", make_request)
+        self._send(f"PUT <{graph_iri}> ({size:,} bytes)", make_request)
         return used_bulk
+
+    def get_graph(self, graph_iri: str, path: Path) -> str:
+        """Read a named graph back into `path`: a Graph Store Protocol GET, or, if the store does not answer GETs,
+        a SPARQL CONSTRUCT of the graph. Returns the media type of what was written (empty file: absent graph)."""
+        def save(response: httpx.Response) -> str:
+            with open(path, "wb") as handle:
+                for piece in response.iter_bytes():
+                    handle.write(piece)
+            return response.headers.get("content-type", "")
+
+        accept = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8, application/rdf+xml;q=0.5"
+        if self.store_url is not None:
+            url = self.graph_url(graph_iri)
+            response, media = self._send(f"GET <{graph_iri}>", lambda: self._client.build_request(
+                "GET", url, headers={"Accept": accept}), accept_status=(400, 404, 405, 406, 415, 501), consume=save)
+            if response.status_code == 404:
+                Path(path).write_bytes(b"")
+                return "application/n-triples"
+            if response.status_code < 300:
+                return media
+        data = urllib.parse.urlencode(
+            {"query": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph_iri}> {{ ?s ?p ?o }} }}"}).encode("utf-8")
+        _response, media = self._send(f"SPARQL CONSTRUCT of <{graph_iri}>", lambda: self._client.build_request(
+            "POST", self.query_url, content=data,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}), consume=save)
+        return media
 
     def authenticate(self) -> None:
         """For HTTP digest: one body-less request (a GET of a graph that does not exist) to get the server's
@@ -281,22 +455,24 @@ class StoreClient:
                    accept_status=(404,))
 
     # -- SPARQL 1.1 Protocol ------------------------------------------------------------------------------------
-    def query(self, sparql: str, accept: str = SPARQL_RESULTS_JSON) -> httpx.Response:
+    def query(self, sparql: str, accept: str = SPARQL_RESULTS_JSON, what: str = "SPARQL query") -> httpx.Response:
         data = urllib.parse.urlencode({"query": sparql}).encode("utf-8")
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
-        return self._send("SPARQL query",
-                          lambda: self._client.build_request("POST", self.query_url, content=data,
-                                                             headers=headers))
+        response, _ = self._send(f"{what} to {self.query_url}",
+                                 lambda: self._client.build_request("POST", self.query_url, content=data,
+                                                                    headers=headers))
+        return response
 
-    def select(self, sparql: str) -> tuple[list[str], list[dict]]:
+    def select(self, sparql: str, what: str = "SPARQL query") -> tuple[list[str], list[dict]]:
         """Variables and bindings (SPARQL 1.1 Query Results JSON) of a SELECT query."""
-        response = self.query(sparql)
+        response = self.query(sparql, what=what)
         try:
             payload = response.json()
             return payload["head"]["vars"], payload["results"]["bindings"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"SPARQL query: the endpoint did not answer with SPARQL JSON results "
-                             f"({response.headers.get('content-type', 'no content type')}): {exc}") from None
+            raise StoreError(self.redact(f"{what}: the endpoint did not answer with SPARQL JSON results "
+                                         f"({response.headers.get('content-type', 'no content type')}): {exc}")
+                             ) from None
 
 
 class FileBody:
