@@ -29,13 +29,32 @@ def browser():
         browser.close()
 
 
+def watch(page) -> list[str]:
+    """What went wrong on the page: console errors, uncaught exceptions, and Content-Security-Policy violations
+    (the `securitypolicyviolation` events, reported through a binding that the policy does not govern)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.expose_function("ysvReportViolation", lambda text: problems.append(f"CSP violation: {text}"))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
+                         "window.ysvReportViolation(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') "
+                         "+ ' on ' + e.documentURI));")
+    return problems
+
+
 def test_a_person_browses_and_queries(browser, live_server, tmp_path):
     page = browser.new_page()
+    problems = watch(page)
     requests = []
     page.on("request", lambda r: requests.append(r.url))
 
-    page.goto(live_server + "/")
+    first = page.goto(live_server + "/")
+    policy = first.headers.get("content-security-policy", "")
+    assert "default-src 'self'" in policy and "'unsafe-inline'" not in policy, policy
     assert page.locator("h1").inner_text() == "Serious youth violence inspection knowledge graph"
+    # the page is styled: its inline stylesheet was allowed (by its hash), so the header is dark
+    assert page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 12, 12)"
 
     # a force
     page.get_by_role("navigation").get_by_role("link", name="Police forces").click()
@@ -83,12 +102,23 @@ def test_a_person_browses_and_queries(browser, live_server, tmp_path):
     # no request left this machine
     hosts = {urllib.parse.urlsplit(url).netloc for url in requests}
     assert hosts == {urllib.parse.urlsplit(live_server).netloc}, hosts
+
+    # nothing went wrong under the policy while browsing and querying ...
+    assert problems == [], problems
+    # ... and a violation would have been seen: a stylesheet injected by script is refused and reported
+    page.evaluate("() => { const s = document.createElement('style'); s.textContent = 'body { color: red }'; "
+                  "document.head.appendChild(s); }")
+    page.wait_for_timeout(200)
+    assert any("CSP violation: style-src" in p for p in problems), problems
+    assert page.locator("body").evaluate("e => getComputedStyle(e).color") != "rgb(255, 0, 0)"
     page.close()
 
 
 def test_the_static_site_works_from_disk(browser, built_out):
     page = browser.new_page()
+    problems = watch(page)
     page.goto((built_out / "site" / "index.html").as_uri())
+    assert page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 12, 12)"
     page.get_by_role("navigation").get_by_role("link", name="Violence reduction units").click()
     page.get_by_role("link", name="Humber Violence Prevention Partnership").click()
     assert page.locator("h1").inner_text() == "Humber Violence Prevention Partnership"
@@ -96,6 +126,7 @@ def test_the_static_site_works_from_disk(browser, built_out):
     page.get_by_role("link", name="Which violence reduction units did the Home Office begin to fund in 2022",
                      exact=False).click()
     assert "E23000012" in page.locator("table#results").inner_text()
+    assert problems == [], problems
     page.close()
 
 

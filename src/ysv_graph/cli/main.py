@@ -145,7 +145,10 @@ def _serve(args) -> int:
         return EXIT_ERROR
     err.print(f"serving {out_dir}/ on http://{args.host}:{args.port}/ (SPARQL at /sparql); Ctrl-C to stop",
               markup=False)
-    server.serve(out_dir, args.host, args.port, Base(args.base), args.query_timeout, args.max_body, args.workers)
+    server.serve(out_dir, args.host, args.port, Base(args.base), args.query_timeout, args.max_body, args.workers,
+                 max_queue=args.max_queue, allow_federation=args.allow_federation, max_url_bytes=args.max_url,
+                 max_header_bytes=args.max_headers, max_connections=args.max_connections or None,
+                 shutdown_timeout=args.shutdown_timeout)
     return EXIT_OK
 
 
@@ -228,9 +231,23 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--out", default="out")
     sv.add_argument("--base", default=DEFAULT_BASE)
-    sv.add_argument("--query-timeout", type=float, default=10.0, help="seconds before a query is stopped (503)")
+    sv.add_argument("--query-timeout", type=float, default=10.0,
+                    help="seconds a SPARQL request may take, waiting for a worker included, before 503")
     sv.add_argument("--max-body", type=int, default=64 * 1024, help="largest request body in bytes (413 above)")
-    sv.add_argument("--workers", type=int, default=2, help="SPARQL worker processes")
+    sv.add_argument("--workers", type=int, default=2, help="SPARQL worker processes (restarted if they die)")
+    sv.add_argument("--max-queue", type=int, default=32,
+                    help="SPARQL requests that may wait for a free worker; more get 503 (default: 32)")
+    sv.add_argument("--allow-federation", action="store_true",
+                    help="run SERVICE patterns, which make the server send requests to other hosts (refused, 400, "
+                         "by default)")
+    sv.add_argument("--max-url", type=int, default=8192, metavar="BYTES",
+                    help="longest request target (path and query string) in bytes (414 above; default: 8192)")
+    sv.add_argument("--max-headers", type=int, default=8192, metavar="BYTES",
+                    help="most bytes of request header fields in all (431 above; default: 8192)")
+    sv.add_argument("--max-connections", type=int, default=256,
+                    help="open connections (and requests) at once; more get 503 (default: 256; 0: no limit)")
+    sv.add_argument("--shutdown-timeout", type=float, default=3.0, metavar="SECONDS",
+                    help="on SIGTERM or SIGINT, how long running requests may take to finish (default: 3)")
     sv.set_defaults(func=_serve)
 
     pub = sub.add_parser("publish", help="send every named graph of out/ysv.nq to a triple store (SPARQL 1.1 "

@@ -3,10 +3,16 @@
 - /id/...   303 See Other to /doc/... (cool URIs: things are not documents)
 - /doc/...  content negotiation: HTML, Turtle, JSON-LD, N-Triples, RDF/XML; or an explicit .html/.ttl/... suffix
 - /doc/{kind}/  index pages; /  home; /query  query page; /download/{file}  the files of out/
-- /sparql   SPARQL 1.1 Protocol (GET, POST form, POST application/sparql-query); read-only
+- /sparql   SPARQL 1.1 Protocol (GET, POST form, POST application/sparql-query); read-only; no federation unless
+            allowed (allow_federation)
+
+Every response carries a Content-Security-Policy, X-Content-Type-Options and Referrer-Policy (hardening.py); request
+targets and header fields are limited in size (414, 431); a SPARQL request has one deadline, waiting included (503
+with Retry-After, as when too many wait).
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import hashlib
@@ -23,12 +29,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from . import hardening
 from . import negotiation
 from . import querying
 from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
 from .repository import Repository
-from .sparql import QueryPool, QueryTimeout, looks_like_update
+from .sparql import QueryPool, QueryUnavailable, looks_like_update
 from ..rdf.terms import Base
 
 DOWNLOAD_TYPES = {
@@ -42,13 +49,15 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 class Site:
     """Everything the request handlers share, loaded once from out/."""
 
-    def __init__(self, out_dir: Path, base: Base, query_timeout: float, max_body: int, workers: int):
+    def __init__(self, out_dir: Path, base: Base, query_timeout: float, max_body: int, workers: int,
+                 max_queue: int = 32, allow_federation: bool = False):
         self.out_dir, self.base, self.max_body = Path(out_dir), base, max_body
         self.repo = Repository.from_nquads(self.out_dir / "ysv.nq", base)
         self.manifest = json.loads((self.out_dir / "manifest.json").read_text(encoding="utf-8"))
         self.version = hashlib.sha256((self.out_dir / "manifest.json").read_bytes()).hexdigest()
         self.pages = Pages(self.repo, querying.examples())
-        self.pool = QueryPool(self.out_dir / "ysv.nq", workers=workers, timeout=query_timeout)
+        self.pool = QueryPool(self.out_dir / "ysv.nq", workers=workers, timeout=query_timeout, max_queue=max_queue,
+                              allow_federation=allow_federation)
         modified = self.repo.value(ox.NamedNode(base.iri + "id/dataset/ysv"), "http://purl.org/dc/terms/modified")
         self.last_modified = _http_date(modified.value) if modified is not None else None
         self.downloads = set(self.manifest["files"]) | {"manifest.json"}
@@ -73,17 +82,28 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 
 def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: float = 10.0,
-               max_body: int = 64 * 1024, workers: int = 2) -> Starlette:
-    site = Site(Path(out_dir), base, query_timeout, max_body, workers)
+               max_body: int = 64 * 1024, workers: int = 2, max_queue: int = 32, allow_federation: bool = False,
+               max_url_bytes: int = hardening.DEFAULT_MAX_URL_BYTES,
+               max_header_bytes: int = hardening.DEFAULT_MAX_HEADER_BYTES) -> Starlette:
+    """The app. query_timeout: seconds a SPARQL request may take from its start, waiting for a worker included;
+    max_queue: SPARQL requests that may wait for a worker (more get 503); allow_federation: run SERVICE patterns
+    (requests to other hosts); max_url_bytes / max_header_bytes: 414 / 431 above them."""
+    site = Site(Path(out_dir), base, query_timeout, max_body, workers, max_queue, allow_federation)
     link = Linker(site.repo)
 
     def html(text: str, status: int = 200, headers: dict | None = None) -> Response:
         return Response(text, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
 
-    def error(request: Request, status: int, message: str) -> Response:
+    def error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
         if negotiation.choose(request.headers.get("accept"), ["text/html", "text/plain"]) == "text/html":
-            return html(site.pages.error(link, status, message), status)
-        return PlainTextResponse(message + "\n", status_code=status)
+            return html(site.pages.error(link, status, message), status, headers)
+        return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+    def unavailable(request: Request, exc: QueryUnavailable) -> Response:
+        return error(request, 503, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    def deadline() -> float:
+        return asyncio.get_running_loop().time() + site.pool.timeout
 
     # --- resources ---------------------------------------------------------------------------------------------
     async def home(request: Request) -> Response:
@@ -102,13 +122,17 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
                 iri = site.base.iri + path.lstrip("/")
                 if path.startswith("/def") and not path.startswith("/def/"):
                     target, iri = "/doc/def/", site.base.iri + "def/"
-                if not (site.repo.is_described(ox.NamedNode(iri)) or _graph_exists(iri)):
+                node = _named_node(iri)
+                if node is None:
+                    return error(request, 400, f"Bad request: {iri} is not a valid IRI")
+                if not (site.repo.is_described(node) or _graph_exists(iri)):
                     return error(request, 404, f"Nothing is known about {iri}")
                 return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
         return error(request, 404, "Not found")
 
     def _graph_exists(iri: str) -> bool:
-        return ox.NamedNode(iri) in site.repo.graph_names
+        node = _named_node(iri)
+        return node is not None and node in site.repo.graph_names
 
     async def doc(request: Request) -> Response:
         path = request.path_params["path"]
@@ -126,8 +150,13 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
             if chosen is None or chosen.rdf_format is not None:
                 return error(request, 406, "Index pages are available as text/html")
             return _respond(request, body.encode("utf-8"), "text/html; charset=utf-8", path, explicit is None)
-        for iri in iri_for_doc_path(site.base, path):
-            node = ox.NamedNode(iri)
+        candidates = iri_for_doc_path(site.base, path)
+        if all(_named_node(iri) is None for iri in candidates):
+            return error(request, 400, f"Bad request: {candidates[0]} is not a valid IRI")
+        for iri in candidates:
+            node = _named_node(iri)
+            if node is None:
+                continue
             graph = _graph_exists(iri)
             if not graph and not site.repo.is_described(node):
                 continue
@@ -150,7 +179,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
                                                           ox.RdfFormat.JSON_LD) else None)
                 media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
             return _respond(request, body, media, path + "." + fmt.suffix, explicit is None, etag=etag)
-        return error(request, 404, f"Nothing is known about {iri_for_doc_path(site.base, path)[0]}")
+        return error(request, 404, f"Nothing is known about {candidates[0]}")
 
     def _headers(etag: str, vary: bool) -> dict:
         headers = {"ETag": etag}
@@ -180,6 +209,9 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
     async def void(request: Request) -> Response:
         return RedirectResponse("/doc/dataset/ysv", status_code=303)
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})  # no icon (and no 404 logged)
+
     # --- SPARQL ------------------------------------------------------------------------------------------------
     async def read_body(request: Request) -> bytes | Response:
         length = request.headers.get("content-length")
@@ -194,6 +226,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         return b"".join(chunks)
 
     async def sparql(request: Request) -> Response:
+        by = deadline()
         params = request.query_params
         default_graphs = params.getlist("default-graph-uri")
         named_graphs = params.getlist("named-graph-uri")
@@ -230,9 +263,9 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         graph_type = negotiation.choose(accept, list(GRAPH_FORMATS), negotiation.SPARQL_ALIASES)
         try:
             outcome = await site.pool.run(site.base.rebase(query), default_graphs, named_graphs, solutions_type,
-                                          graph_type)
-        except QueryTimeout as exc:
-            return error(request, 503, str(exc))
+                                          graph_type, deadline=by)
+        except QueryUnavailable as exc:
+            return unavailable(request, exc)
         return Response(outcome.body, status_code=outcome.status, media_type=outcome.content_type,
                         headers={"Vary": "Accept"})
 
@@ -274,6 +307,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
     # --- the query page ------------------------------------------------------------------------------------------
     async def query_page(request: Request) -> Response:
+        by = deadline()
         name = request.query_params.get("name")
         text = request.query_params.get("query")
         if name and not text:
@@ -288,9 +322,11 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         if looks_like_update(text):
             return html(site.pages.query(link, text, name, error="updates are refused", status="403"), 403)
         try:
-            outcome = await site.pool.run(site.base.rebase(text), [], [], "application/sparql-results+json", None)
-        except QueryTimeout as exc:
-            return html(site.pages.query(link, text, name, error=str(exc), status="503"), 503)
+            outcome = await site.pool.run(site.base.rebase(text), [], [], "application/sparql-results+json", None,
+                                          deadline=by)
+        except QueryUnavailable as exc:
+            return html(site.pages.query(link, text, name, error=str(exc), status="503"), 503,
+                        {"Retry-After": str(exc.retry_after)})
         if outcome.status != 200:
             return html(site.pages.query(link, text, name, error=outcome.body.decode("utf-8", "replace"),
                                          status=str(outcome.status)), outcome.status)
@@ -321,17 +357,30 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/query", query_page),
         Route("/.well-known/void", void),
+        Route("/favicon.ico", favicon),
     ]
+    # the pages' only inline block is their stylesheet (base.html): allowed by its hash, and nothing else inline
+    csp = hardening.content_security_policy(hardening.inline_hashes(site.pages.error(link, 404, "")))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(hardening.SecurityHeaders, csp=csp),
+        Middleware(hardening.RequestLimits, max_url=max_url_bytes, max_headers=max_header_bytes),
         Middleware(_RefuseTraversal),
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-                   allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Vary"]),
+                   allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Vary", "Retry-After"]),
     ])
     app.state.site = site
     return app
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _named_node(iri: str) -> ox.NamedNode | None:
+    """The IRI as a node, or None when it is not a valid IRI (a path such as /doc/a%20b names none)."""
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:
+        return None
 
 
 def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[str, str]:
@@ -380,8 +429,15 @@ class _RefuseTraversal:
 
 
 def serve(out_dir: Path, host: str, port: int, base: Base, query_timeout: float, max_body: int,
-          workers: int) -> None:
-    import uvicorn
-
-    app = create_app(out_dir, base, query_timeout, max_body, workers)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+          workers: int, max_queue: int = 32, allow_federation: bool = False,
+          max_url_bytes: int = hardening.DEFAULT_MAX_URL_BYTES,
+          max_header_bytes: int = hardening.DEFAULT_MAX_HEADER_BYTES, max_connections: int | None = 256,
+          shutdown_timeout: float = 3.0) -> None:
+    """Run the app on uvicorn until SIGINT or SIGTERM; the SPARQL workers stop as soon as either arrives."""
+    app = create_app(out_dir, base, query_timeout, max_body, workers, max_queue=max_queue,
+                     allow_federation=allow_federation, max_url_bytes=max_url_bytes,
+                     max_header_bytes=max_header_bytes)
+    config = hardening.config(app, host, port, max_url=max_url_bytes, max_headers=max_header_bytes,
+                              max_connections=max_connections, shutdown_timeout=shutdown_timeout,
+                              log_level="warning", access_log=False)
+    hardening.server(config, app.state.site.pool.abort_threadsafe).run()

@@ -93,12 +93,21 @@ class Linker:
         target = path + "index.html" if path == "" or path.endswith("/") else path + ".html"
         return _relative(target, self.here)
 
-    def href(self, iri: str) -> str:
+    def href(self, iri: str) -> str | None:
+        """Where a link to iri goes: our page about it, else the IRI itself if it is an http(s) IRI; else None (no
+        link: an IRI such as javascript:... or data:... from a query result is shown as text)."""
         path = self.doc_path(iri)
-        return self.page(path) if path is not None else iri
+        if path is not None:
+            return self.page(path)
+        return iri if is_web_iri(iri) else None
 
     def download(self, name: str) -> str:
         return "/download/" + name if not self.static else "../" * (self.here.count("/") + 1) + name
+
+
+def is_web_iri(iri: str) -> bool:
+    """An absolute http(s) IRI: the only IRIs the pages link to as they are."""
+    return iri[:8].lower().startswith(("http://", "https://"))
 
 
 def iri_for_doc_path(base: Base, path: str) -> list[str]:
