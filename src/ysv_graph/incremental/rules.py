@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from ..pipeline.validation import ShapesError, ValidationResult, Violation, _name, validate
+from ..pipeline.validation import ShapesError, ValidationResult, Violation, _name, validate, violations_of
 from ..rdf.terms import SH
 
 
@@ -201,16 +201,7 @@ _TARGETS = (SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjects
 
 def _from_report(report: Graph, shapes: Graph) -> ValidationResult:
     """A result from a report in pyshacl's form (its violations listed as validation.validate lists them)."""
-    violations = []
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        message = report.value(result, SH.resultMessage)
-        violations.append(Violation(
-            focus=_name(report.value(result, SH.focusNode), report),
-            path=_name(report.value(result, SH.resultPath), report),
-            shape=_name(report.value(result, SH.sourceShape), shapes),
-            component=_name(report.value(result, SH.sourceConstraintComponent), report),
-            message=str(message) if message is not None else "violates the shape"))
-    violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
+    violations = violations_of(report, shapes)
     return ValidationResult(not violations, report, violations)
 
 

@@ -82,6 +82,11 @@ def validate(data, shapes: Graph) -> ValidationResult:
     )
     if not isinstance(report, Graph):
         raise ShapesError(f"the shapes in shapes/ cannot be used: {text.strip()}")
+    return ValidationResult(bool(conforms), report, violations_of(report, shapes))
+
+
+def violations_of(report: Graph, shapes: Graph) -> list[Violation]:
+    """The results of a report in pyshacl's form, one line each for people, in a stable order."""
     violations = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         message = report.value(result, SH.resultMessage)
@@ -93,7 +98,7 @@ def validate(data, shapes: Graph) -> ValidationResult:
             message=str(message) if message is not None else "violates the shape",
         ))
     violations.sort(key=lambda v: (v.focus, v.path, v.shape, v.message))
-    return ValidationResult(bool(conforms), report, violations)
+    return violations
 
 
 def merge(results: list[ValidationResult]) -> ValidationResult:
