@@ -94,7 +94,6 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
     metadata = mapped.metadata_graph
     documents = {mapping.graph_name(base, source_id): ntriples.sorted_lines(converter, mapped.graphs.get(
         mapping.graph_name(base, source_id), set())) for source_id in sorted(curated.sources)}
-    mapped_metadata = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     done("map")
 
     # 3. reason: what the ontology lets us conclude, kept apart from what is asserted
@@ -116,7 +115,6 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
     asserted = _sorted_distinct(union, metadata_lines)
     lines = {**documents, metadata: metadata_lines, base.graph["entailments"]: entailed,
              base.graph["ontology"]: ntriples.sorted_lines(converter, ontology)}
-    del mapped_metadata
     done("describe")
 
     # 5. validate the whole asserted graph with pyshacl; its report is what is published
