@@ -37,15 +37,17 @@ def _build(args) -> int:
     # forking while a display thread runs is unsafe)
     on_stage = (lambda name: err.print(f"[dim]… {name}[/dim]")) if args.timings else None
     pages = None if args.no_site else render_site
+    releases_dir = Path(args.releases) if args.releases else Path(args.data).parent / "releases"
     try:
         if args.no_cache and args.jobs == 0:  # the plain pipeline: nothing kept, nothing in other processes
-            result = plain.run(Path(args.data), Path(args.out), base, pages=pages, on_stage=on_stage)
+            result = plain.run(Path(args.data), Path(args.out), base, pages=pages, on_stage=on_stage,
+                               releases_dir=releases_dir)
         else:
             from ..incremental import build
 
             cache = None if args.no_cache else Path(args.cache) if args.cache else build.default_cache(Path(args.out))
             result = build.run(Path(args.data), Path(args.out), base, jobs=args.jobs, cache=cache, pages=pages,
-                               on_stage=on_stage)
+                               on_stage=on_stage, releases_dir=releases_dir)
     except loading.DataErrors as exc:
         for error in exc.errors:
             err.print(str(error), markup=False)
@@ -210,6 +212,9 @@ def parser() -> argparse.ArgumentParser:
                    help="print each stage as it starts, and a table of the stages' seconds and the build's counts")
     b.add_argument("--no-site", action="store_true",
                    help="skip the static HTML pages (out/site/); the server renders the same pages on request")
+    b.add_argument("--releases", default=None, metavar="DIR",
+                   help="the kept earlier releases, DIR/<version>/ysv.nq.gz, copied into out/releases/ and "
+                        "described (default: releases beside the data folder)")
     b.set_defaults(func=_build)
 
     v = sub.add_parser("validate", help="validate an RDF file against shapes/ (exit 0 conforms, 1 not, 2 error)")
@@ -266,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stats", help="count triples per named graph and things per class in out/")
     s.add_argument("--out", default="out")
     s.set_defaults(func=_stats)
+
+    from .releases import add_commands
+    add_commands(sub)
     return p
 
 

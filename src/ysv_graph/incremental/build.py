@@ -22,7 +22,7 @@ from . import documents
 from ..pipeline import load as loading
 from ..pipeline import mapping
 from ..rdf import ntriples
-from ..pipeline import reasoning
+from ..pipeline import reasoning, releasing
 from . import rechecking
 from . import closure, parsing, render, runs, union
 from .. import workers
@@ -223,10 +223,11 @@ def default_cache(out_dir: Path) -> Path:
 
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[[str], None] | None = None,
         write: bool = True, jobs: int | None = None, cache: Path | None = None, pages: Callable | None = None,
-        on_warning: Callable[[str], None] | None = None) -> BuildResult:
+        on_warning: Callable[[str], None] | None = None, releases_dir: Path | None = None) -> BuildResult:
     """Build the dataset. Raises loading.DataErrors (bad input) or ValidationFailed (shapes not met); in both
     cases out_dir is not touched (but put back first if a build killed while swapping it in left it set aside:
-    writing.restore_abandoned). cache: a folder for what later builds may reuse (None: none).
+    writing.restore_abandoned). cache: a folder for what later builds may reuse (None: none). releases_dir: as
+    pipeline.build.run's (the kept files are read afresh by every build; nothing made from them is cached).
 
     The cache is locked for the whole build (caching.Lock): a second build into it waits, up to
     caching.LOCK_WAIT seconds (YSV_CACHE_WAIT), then builds without it; on_warning (default: a line on stderr)
@@ -249,7 +250,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage: Callable[
         # forked late from a parent holding a million triples ends up with a private copy of much of its memory)
         helpers = tuple(workers.Helper.start() for _ in range(5)) if jobs != 0 else helpers
         return _run(data_dir, out_dir, base, on_stage=on_stage, write=write, jobs=jobs, cache=cache, pages=pages,
-                    helpers=helpers)
+                    helpers=helpers, releases_dir=releases_dir)
     finally:
         for helper in helpers:
             if helper is not None:
@@ -287,7 +288,7 @@ def _lock(cache: Path, warn: Callable[[str], None]) -> caching.Lock | None:
 
 
 def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: bool, jobs: int | None,
-         cache: Path | None, pages, helpers: tuple) -> BuildResult:
+         cache: Path | None, pages, helpers: tuple, releases_dir: Path | None = None) -> BuildResult:
     timings: dict[str, float] = {}
 
     def stage(name: str):
@@ -299,7 +300,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
         timings[name] = time.perf_counter() - timings[name]
 
     stage("load")
-    curated = parsing.load(Path(data_dir), jobs, cache)
+    curated = parsing.load(Path(data_dir), jobs, cache, releases_dir)
     done("load")
 
     # Map, reason, describe: one source document at a time, each kept in the cache (documents.py). A document
@@ -407,7 +408,9 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
     statistics = describing.merged([document.summary for document in every.values()],
                                    describing.summarise(shared, base))
     del shared
-    describing.describe(curated, mapped.graphs[metadata], statistics, base)
+    series = releasing.series(curated.dataset, curated.kept_releases, lambda: {
+        str(graph_of[source_id]): joined_of[source_id] for source_id in every}, base.iri)
+    describing.describe(curated, mapped.graphs[metadata], statistics, base, series)
     described = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     metadata_lines = _merged([described, _input_files(curated, base, converter, cache)])[0]
     joined = joined_of.renamed(graph_of)
@@ -486,6 +489,7 @@ def _run(data_dir: Path, out_dir: Path | None, base: Base, *, on_stage, write: b
                                         timings=parts, cache=cache, counts=rendered, drafts=drafts,
                                         changes=changes, staging=staging)
             render_seconds = time.perf_counter() - render_start
+            files.update(releasing.files(curated.kept_releases))
             for helper in (*helpers[:2], *helpers[3:]):
                 if helper is not None:
                     helper.close()  # done: its memory goes back now

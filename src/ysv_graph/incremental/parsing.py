@@ -166,8 +166,10 @@ def _folder_key(folder: Path, code: bytes) -> str:
     return digest.hexdigest()
 
 
-def load(data_dir: Path, processes: int | None = None, cache: Path | None = None) -> Curated:
+def load(data_dir: Path, processes: int | None = None, cache: Path | None = None,
+         releases_dir: Path | None = None) -> Curated:
     """pipeline.load.load with each folder's parse kept in the cache (ParseCache), folders parsed in parallel
     processes for a big corpus (processes: how many; default one a core; 0 or 1: this process only), and the
     references checked again only in the folders that changed (ReferenceCache)."""
-    return loading.load(data_dir, parser=ParseCache(cache, processes), references=ReferenceCache(cache))
+    return loading.load(data_dir, parser=ParseCache(cache, processes), references=ReferenceCache(cache),
+                        releases_dir=releases_dir)

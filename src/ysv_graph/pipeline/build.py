@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from . import describing, load, mapping, reasoning, validation, writing
+from . import describing, load, mapping, reasoning, releasing, validation, writing
 from ..rdf import ntriples
 from ..rdf.terms import Base
 from ..settings import SETTINGS
@@ -66,10 +66,11 @@ def _sorted_distinct(*parts: list[bytes]) -> list[bytes]:
 
 
 def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None = None,
-        on_stage: Callable[[str], None] | None = None, write: bool = True) -> BuildResult:
+        on_stage: Callable[[str], None] | None = None, write: bool = True,
+        releases_dir: Path | None = None) -> BuildResult:
     """Build the dataset into out_dir. Raises load.DataErrors (bad input) or ValidationFailed (shapes not met);
     in both cases out_dir is not touched (but put back first if a build killed while swapping it in left it set
-    aside: writing.restore_abandoned)."""
+    aside: writing.restore_abandoned). releases_dir: the kept earlier releases (releasing.read_kept; None: none)."""
     timings: dict[str, float] = {}
     if write and out_dir is not None:
         writing.restore_abandoned(Path(out_dir))
@@ -84,7 +85,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
 
     # 1. load & check the curated YAML
     stage("load")
-    curated = load.load(Path(data_dir))
+    curated = load.load(Path(data_dir), releases_dir=releases_dir)
     done("load")
 
     # 2. map the records to RDF: one named graph per source document, one for the dataset's description
@@ -106,7 +107,9 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
     stage("describe")
     union = _sorted_distinct(*documents.values())
     statistics = describing.summarise(union, base)
-    describing.describe(curated, mapped.graphs[metadata], statistics, base)
+    series = releasing.series(curated.dataset, curated.kept_releases,
+                              lambda: {str(name): ntriples.joined(lines) for name, lines in documents.items()}, base.iri)
+    describing.describe(curated, mapped.graphs[metadata], statistics, base, series)
     described = ntriples.sorted_lines(converter, mapped.graphs[metadata])
     metadata_lines = _sorted_distinct(described, describing.input_files(curated, base, converter.ntriples))
     namespaces = (statistics.namespaces
@@ -130,6 +133,7 @@ def run(data_dir: Path, out_dir: Path | None, base: Base, *, pages: Pages | None
     outputs = writing.Outputs(base, lines, namespaces, asserted, metadata,
                               derived=(base.graph["entailments"], base.graph["ontology"]))
     files = writing.render(outputs)
+    files.update(releasing.files(curated.kept_releases))
     if pages is not None:
         files.update(pages(files["ysv.nq"], base))
     files = writing.finish(files, outputs, result.report)

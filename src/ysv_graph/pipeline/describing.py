@@ -17,12 +17,15 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, RDFS, SDO, VOID, XS
 from .. import __version__
 from ..rdf import ntriples
 from .load import Curated
+from .releasing import Release
 from .mapping import en
 from ..rdf.terms import ONS_GEO, Base
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+DCAT3 = Namespace("http://www.w3.org/ns/dcat#")  # DCAT 3's terms (rdflib's DCAT has DCAT 2's only)
+ADMS = Namespace("http://www.w3.org/ns/adms#")
 IANA = "http://www.iana.org/assignments/media-types/"
 
 
@@ -76,9 +79,10 @@ def _slug(iri: str, prefixes: dict[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", iri).strip("-")
 
 
-def describe(curated: Curated, graph: set, stats: "Summary", base: Base) -> set:
+def describe(curated: Curated, graph: set, stats: "Summary", base: Base, releases: list[Release] = ()) -> set:
     """Add the dataset description to the metadata graph (a set of triples) and return it. stats: the summary of
-    the data it describes, every source document's graph (see summarise and merged)."""
+    the data it describes, every source document's graph (see summarise and merged); releases: the series, oldest
+    first (releasing.series; none: the series is not described)."""
     g = graph
     info = curated.dataset
     ds = base.id["dataset/ysv"]
@@ -215,7 +219,68 @@ def describe(curated: Curated, graph: set, stats: "Summary", base: Base) -> set:
     g.add((software, SDO.softwareVersion, Literal(__version__)))
     for source_id in sorted(curated.sources):
         g.add((activity, PROV.used, base.id[f"source/{source_id}"]))
+    if releases:
+        describe_series(g, info, releases, base)
     return g
+
+
+def describe_series(g: set, info: dict, releases: list[Release], base: Base) -> None:
+    """The releases as a DCAT 3 dataset series: each a dcat:Dataset with its version, date, the one before it and
+    what changed since (ysv:triplesAdded / ysv:triplesRemoved in the source documents' graphs, where both are at
+    hand); kept releases with their file as a distribution."""
+    ds, series = base.id["dataset/ysv"], base.id["dataset/ysv/series"]
+    licence = URIRef(info["licence"])
+    g.add((series, RDF.type, DCAT3.DatasetSeries))
+    g.add((series, RDFS.label, en(f"Releases of {info['title']}")))
+    g.add((series, DCTERMS.title, en(f"Releases of {info['title']}")))
+    g.add((series, DCTERMS.license, licence))
+    iris = [base.id[f"dataset/ysv/release/{release.version}"] for release in releases]
+    g.add((series, DCAT3.first, iris[0]))
+    g.add((series, DCAT3.last, iris[-1]))
+    for i, (release, iri) in enumerate(zip(releases, iris)):
+        g.add((iri, RDF.type, DCAT3.Dataset))
+        g.add((iri, RDFS.label, en(f"{info['title']}, release {release.version}")))
+        g.add((iri, DCTERMS.title, en(f"{info['title']}, release {release.version}")))
+        g.add((iri, DCAT3.version, Literal(release.version)))
+        g.add((iri, DCTERMS.issued, Literal(release.issued, datatype=XSD.date)))
+        g.add((iri, DCTERMS.license, licence))
+        g.add((iri, DCAT3.inSeries, series))
+        g.add((iri, DCTERMS.isVersionOf, ds))
+        g.add((ds, DCAT3.hasVersion, iri))
+        if i:
+            g.add((iri, DCAT3.prev, iris[i - 1]))
+            g.add((iri, DCAT3.previousVersion, iris[i - 1]))
+        if release.changes:
+            g.add((iri, ADMS.versionNotes, en(release.changes)))
+        if release.summary is not None:
+            added, removed = release.summary
+            g.add((iri, base.ysv.triplesAdded, Literal(added, datatype=XSD.nonNegativeInteger)))
+            g.add((iri, base.ysv.triplesRemoved, Literal(removed, datatype=XSD.nonNegativeInteger)))
+            g.add((iri, RDFS.comment, en(f"Since release {releases[i - 1].version}: {added} triples added and "
+                                         f"{removed} removed in the source documents' graphs.")))
+        if release.current:
+            g.add((ds, DCAT3.hasCurrentVersion, iri))
+            for dist in DISTRIBUTIONS:
+                g.add((iri, DCAT.distribution, base.id[f"dataset/ysv/distribution/{dist.key}"]))
+        elif release.kept is not None:
+            d = base.id[f"dataset/ysv/release/{release.version}/distribution/n-quads-gzip"]
+            url = URIRef(f"{base.iri}download/releases/{release.version}/ysv.nq.gz")
+            checksum = base.id[f"dataset/ysv/release/{release.version}/distribution/n-quads-gzip/sha256"]
+            g.add((iri, DCAT.distribution, d))
+            g.add((d, RDF.type, DCAT.Distribution))
+            g.add((d, RDFS.label, en(f"Release {release.version}: every named graph as gzipped N-Quads")))
+            g.add((d, DCTERMS.title, en(f"Release {release.version}: every named graph as gzipped N-Quads")))
+            g.add((d, DCAT.downloadURL, url))
+            g.add((d, DCAT.accessURL, url))
+            g.add((d, DCAT.mediaType, URIRef(IANA + "application/n-quads")))
+            g.add((d, DCAT.compressFormat, URIRef(IANA + "application/gzip")))
+            g.add((d, DCTERMS.license, licence))
+            g.add((d, DCTERMS.identifier, Literal(f"releases/{release.version}/ysv.nq.gz")))
+            g.add((d, DCAT.byteSize, Literal(len(release.kept.data), datatype=XSD.nonNegativeInteger)))
+            g.add((d, SPDX.checksum, checksum))
+            g.add((checksum, RDF.type, SPDX.Checksum))
+            g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+            g.add((checksum, SPDX.checksumValue, Literal(release.kept.sha256, datatype=XSD.hexBinary)))
 
 
 def input_files(curated: Curated, base: Base, term, kept: dict | None = None) -> list[bytes]:

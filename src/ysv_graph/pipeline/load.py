@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from .schema import DATASET_FIELDS, KINDS, SOURCE_FIELDS, BadValue, Field, convert, key_problem
+from . import releasing
+from .schema import DATASET_FIELDS, KINDS, RELEASE_FIELDS, SOURCE_FIELDS, BadValue, Field, convert, key_problem
 
 # libyaml's parser when PyYAML was built with it (it keeps line marks too); the pure-Python one otherwise
 COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,6 +72,7 @@ class Curated:
     files: dict[str, str] = field(default_factory=dict)  # curated file (relative to data/) -> sha256
     # source folder -> the hash of its files and of the loader's code (see ParseCache); given a cache only
     parse_keys: dict[str, str] = field(default_factory=dict)
+    kept_releases: dict = field(default_factory=dict)  # version -> releasing.Kept, the earlier releases kept
 
     def of(self, kind: str) -> list[Record]:
         return [self.records[kind][k] for k in sorted(self.records.get(kind, {}))]
@@ -160,6 +162,10 @@ class _Reader:
     def scalar(self, node: yaml.Node, name: str, spec: Field) -> Any:
         if spec.type == "elements":
             return self.element(node, name)
+        if spec.type == "release":  # one of dataset.yaml's earlier releases: its fields, and their lines
+            n_errors = len(self.errors)
+            values, lines = self.fields(node, RELEASE_FIELDS, "an earlier release")
+            return None if len(self.errors) > n_errors else {**values, "line": _line(node), "lines": lines}
         if not isinstance(node, yaml.ScalarNode):
             self.error(_line(node), name, f"expected a single {spec.type} value")
             return None
@@ -257,7 +263,7 @@ class CheckAll:
         pass
 
 
-def load(data_dir: Path, parser=None, references=None) -> Curated:
+def load(data_dir: Path, parser=None, references=None, releases_dir: Path | None = None) -> Curated:
     """Read every folder under data_dir; raise DataErrors listing every mistake found.
 
     The folders are parsed independently, then put together here in folder order, which is where ids defined
@@ -265,7 +271,8 @@ def load(data_dir: Path, parser=None, references=None) -> Curated:
     hooks let the incremental build go faster (incremental.parsing): parser (default ParseHere) has
     parse(folders, data_dir) -> each folder's (events, file hashes), and keys, one a folder, naming each parse;
     references (default CheckAll) has unchecked(curated) -> the folders whose references to check (None: all)
-    and keep(curated), called after a load that passed."""
+    and keep(curated), called after a load that passed. releases_dir: the folder of kept releases (None: none;
+    see releasing.read_kept)."""
     parser = parser if parser is not None else ParseHere()
     references = references if references is not None else CheckAll()
     data_dir = Path(data_dir)
@@ -277,6 +284,8 @@ def load(data_dir: Path, parser=None, references=None) -> Curated:
     where_defined: dict[str, Record] = {}
 
     dataset = _load_dataset(data_dir, errors)
+    kept_releases, problems = releasing.read_kept(releases_dir, dataset) if dataset.get("version") else ({}, [])
+    errors.extend(DataError(path, 0, "releases", message) for path, message in problems)
     for path in sorted(data_dir.glob("*.y*ml")):  # records there would be left out without a word
         if path.suffix in (".yaml", ".yml") and path.name != "dataset.yaml" and not path.name.startswith("."):
             errors.append(DataError(_display(path, data_dir), 0, "file",
@@ -307,7 +316,8 @@ def load(data_dir: Path, parser=None, references=None) -> Curated:
     for name in _yaml_files(data_dir):
         if name in hashes or (data_dir / name).is_file():  # (a folder named *.yaml is an error above)
             files[name] = hashes.get(name) or hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
-    curated = Curated(sources, records, dataset, files, dict(zip((f.name for f in folders), parser.keys)))
+    curated = Curated(sources, records, dataset, files, dict(zip((f.name for f in folders), parser.keys)),
+                      kept_releases)
     if not errors:
         unchecked = references.unchecked(curated)
         _check_references(curated, errors, unchecked)
@@ -417,7 +427,9 @@ def _load_dataset(data_dir: Path, errors: list[DataError]) -> dict[str, Any]:
     if "dataset" not in top:
         reader.error(_line(root), "dataset", "is required in dataset.yaml")
         return {}
-    values, _lines = reader.fields(top["dataset"][1], DATASET_FIELDS, "the dataset")
+    values, lines = reader.fields(top["dataset"][1], DATASET_FIELDS, "the dataset")
+    for line, name, message in releasing.check(values, lines):
+        reader.error(line, name, message)
     return values
 
 

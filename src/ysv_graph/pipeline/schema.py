@@ -14,6 +14,7 @@ ONS_PFA_PATTERN = r"^(E23|W15)[0-9]{6}$"
 LEGISLATION_PATTERN = r"^http://www\.legislation\.gov\.uk/id/[a-z]+/[0-9]{4}/[0-9]+(/[a-z]+/[0-9A-Za-z]+)*$"
 GOVUK_SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 POLICE_UK_ID_PATTERN = r"^[a-z]+(?:-[a-z]+)*$"
+VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"  # a release's version: three whole numbers (semantic versioning)
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Field:
     """One field of a record.
 
     type: str | text | int | number | bool | date | datetime | year | url | enum | ref | source | legislation
-          | financial_year | elements, and id | code | uri for a record's key (what each holds: convert)
+          | financial_year | elements | release, and id | code | uri for a record's key (what each holds: convert)
     many: the value is a list of such values.
     refs: for type ref, the kinds the id may name.
     """
@@ -64,12 +65,20 @@ DATASET_FIELDS = {
     "title": _f("str", True),
     "description": _f("text", True),
     "about": _f("str", True, pattern=ID_PATTERN),
-    "version": _f("str", True, pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
+    "version": _f("str", True, pattern=VERSION_PATTERN),
     "issued": _f("date", True),
     "released": _f("datetime", True),
     "keywords": _f("str", many=True),
     "contact_name": _f("str", True),
     "licence": _f("url", True),
+    "changes": _f("text"),  # what changed in this release, in words (optional)
+    "releases": _f("release", many=True),  # the earlier releases, oldest first (pipeline/releasing.py)
+}
+
+RELEASE_FIELDS = {  # one earlier release in dataset.yaml's releases:
+    "version": _f("str", True, pattern=VERSION_PATTERN),
+    "issued": _f("date", True),
+    "changes": _f("text"),
 }
 
 KINDS: dict[str, Kind] = {

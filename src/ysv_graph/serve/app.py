@@ -34,6 +34,7 @@ from . import negotiation
 from . import querying
 from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
+from .releases import Releases, current_version
 from .repository import Repository
 from .sparql import QueryPool, QueryUnavailable, looks_like_update
 from ..rdf.terms import Base
@@ -61,6 +62,7 @@ class Site:
         modified = self.repo.value(ox.NamedNode(base.iri + "id/dataset/ysv"), "http://purl.org/dc/terms/modified")
         self.last_modified = _http_date(modified.value) if modified is not None else None
         self.downloads = set(self.manifest["files"]) | {"manifest.json"}
+        self.releases = Releases(self.out_dir, base, current_version(self.repo, base))  # ?version= (releases.py)
 
     def etag(self, *parts: str) -> str:
         return '"' + hashlib.sha256("|".join((self.version,) + parts).encode()).hexdigest()[:32] + '"'
@@ -136,6 +138,10 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
     async def doc(request: Request) -> Response:
         path = request.path_params["path"]
+        if "version" in request.query_params:  # a kept release's data (serve/releases.py)
+            answered = site.releases.answer(request, path, error)
+            if answered is not None:
+                return answered
         explicit = None
         stem, dot, suffix = path.rpartition(".")
         if dot and suffix in BY_SUFFIX and "/" not in suffix:
@@ -197,7 +203,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
     async def download(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in site.downloads or "/" in name:
+        if name not in site.downloads or ("/" in name and not name.startswith("releases/")):
             return error(request, 404, f"No file called {name!r}")
         path = site.out_dir / name
         etag = site.etag("download", name)
@@ -353,7 +359,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         Route("/def/{path:path}", see_other),
         Route("/graph/{path:path}", see_other),
         Route("/doc/{path:path}", doc),
-        Route("/download/{name}", download),
+        Route("/download/{name:path}", download),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/query", query_page),
         Route("/.well-known/void", void),
