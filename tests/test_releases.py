@@ -27,18 +27,18 @@ DATASET_YAML = """dataset:
   description: A test.
   about: syv-inspection-report
   version: {version}
-  issued: {issued}
-  released: {issued}T00:00:00Z
+  issued: 2026-01-01
+  released: {released}T00:00:00Z
   contact_name: tests
   licence: http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/
 {extra}"""
 
 
-def _data(tmp_path: Path, version: str = "0.1.0", issued: str = "2026-11-28", extra: str = "") -> Path:
+def _data(tmp_path: Path, version: str = "0.1.0", released: str = "2026-11-28", extra: str = "") -> Path:
     data = tmp_path / "data"
     if not data.exists():
         shutil.copytree(DATA, data)
-    (data / "dataset.yaml").write_text(DATASET_YAML.format(version=version, issued=issued, extra=extra),
+    (data / "dataset.yaml").write_text(DATASET_YAML.format(version=version, released=released, extra=extra),
                                        encoding="utf-8")
     return data
 
@@ -56,6 +56,7 @@ def _errors(data: Path, releases: Path | None = None) -> list[str]:
      "dataset.yaml:12: releases.version"),  # listed twice
     ("  releases:\n    - {version: 0.2.0, issued: 2026-01-01}\n", "dataset.yaml:11: releases.version"),  # current
     ("  releases:\n    - {version: 0.1.0, issued: 2026-12-25}\n", "dataset.yaml:11: releases.issued"),  # later
+    ("  releases:\n    - {version: 0.1.0, issued: 2025-12-31}\n", "dataset.yaml:11: releases.issued"),  # early
     ("  releases:\n    - {version: 0.1.5, issued: 2026-01-01}\n    - {version: 0.1.0, issued: 2026-02-01}\n",
      "dataset.yaml:12: releases.version"),  # not oldest first
     ("  releases:\n    - {version: 0.1.0, issued: 2026-03-01}\n    - {version: 0.1.5, issued: 2026-02-01}\n",
@@ -95,7 +96,7 @@ def two_releases(tmp_path_factory):
     kept = tmp / "releases" / "0.1.0" / "ysv.nq.gz"
     assert kept.read_bytes() == (first / "ysv.nq.gz").read_bytes()
     (data / "pq-answer-2023-06-27" / "test-people.yaml").write_text(PERSON, encoding="utf-8")
-    _data(tmp, version="0.2.0", issued="2026-12-01",
+    _data(tmp, version="0.2.0", released="2026-12-01",
           extra="  changes: A test person.\n  releases:\n    - version: 0.1.0\n      issued: 2026-11-28\n"
                 "      changes: The first.\n")
     second = tmp / "second"

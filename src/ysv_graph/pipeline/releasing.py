@@ -31,9 +31,11 @@ def version_key(version: str) -> tuple[int, ...]:
 def check(values: dict, lines: dict[str, int]) -> list[tuple[int, str, str]]:
     """The mistakes in dataset.yaml's releases (values and the lines of the dataset's fields, as read), each as
     (line, field, message): a version listed twice, the current version listed as earlier, releases out of
-    order (oldest first, in version and date), one issued after the current release."""
+    order (oldest first, in version and date), one dated after the current release (`released`) or before the
+    first (the dataset's `issued`)."""
     problems: list[tuple[int, str, str]] = []
-    current, issued = values.get("version"), values.get("issued")
+    current, first = values.get("version"), values.get("issued")
+    issued = values["released"].date() if values.get("released") else None
     seen: dict[str, int] = {}
     before = None
     for release in values.get("releases", []):
@@ -53,7 +55,10 @@ def check(values: dict, lines: dict[str, int]) -> list[tuple[int, str, str]]:
                                                        f"({current}); list only earlier releases here"))
         if issued is not None and release.get("issued") and release["issued"] > issued:
             problems.append((release["lines"]["issued"], "releases.issued",
-                             f"{release['issued']} is after the current release's date ({issued})"))
+                             f"{release['issued']} is after the current release's date ({issued}, released:)"))
+        if first is not None and release.get("issued") and release["issued"] < first:
+            problems.append((release["lines"]["issued"], "releases.issued",
+                             f"{release['issued']} is before the first release's date ({first}, issued:)"))
         if before is not None:
             if version_key(version) < version_key(before["version"]):
                 problems.append((line, "releases.version", f"'{version}' is listed after '{before['version']}': "
@@ -150,7 +155,8 @@ def series(dataset: dict, kept: Mapping[str, Kept], current_sources: Callable[[]
     release before the current one is kept."""
     listed = [Release(r["version"], r["issued"], r.get("changes"), kept.get(r["version"]))
               for r in dataset.get("releases", [])]
-    listed.append(Release(dataset["version"], dataset["issued"], dataset.get("changes"), None, current=True))
+    listed.append(Release(dataset["version"], dataset["released"].date(), dataset.get("changes"), None,
+                          current=True))
     out: list[Release] = []
     for i, release in enumerate(listed):
         before = listed[i - 1] if i else None
