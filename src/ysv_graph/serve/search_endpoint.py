@@ -31,7 +31,7 @@ def respond(request: Request, index: search.SearchIndex, pages: Pages, link: Lin
         text = text[:search.MAX_QUERY_CHARS]
     elif text.strip():
         results = index.search(text)
-        message = _summary(results)
+        message = summary(results)
     if media == "application/json":
         body = {"query": text, "results": [hit.as_json() for hit in results.hits] if results else [],
                 "total": results.total if results else 0}
@@ -42,7 +42,7 @@ def respond(request: Request, index: search.SearchIndex, pages: Pages, link: Lin
     return HTMLResponse(page, status_code=status, headers={"Vary": "Accept"})
 
 
-def _summary(results: search.Results) -> str:
+def summary(results: search.Results) -> str:
     if not results.query.words:
         return "There are no words to search for: letters or digits, please."
     if not results.total:
