@@ -311,3 +311,12 @@ def test_the_static_search_ranks_as_the_server_does(built_out, repo):
                 assert links[0] == "../doc/" + iri.removeprefix(ID) + ".html", (q, links[:3])
         browser.close()
     assert problems == [], problems
+
+
+def test_the_search_pages_run_no_inline_script(client, built_out):
+    response = client.get("/search", params={"q": "VRU"})
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "<script" not in response.text  # the server ranks; its page needs no script
+    static = (built_out / "site" / "search" / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r"<script[^>]*>", static) == ['<script src="index.js">', '<script src="search.js">']
+    assert static.count("</script>") == 2 and "<script src=\"index.js\"></script>" in static
