@@ -85,16 +85,18 @@ def documents(repo: Repository, link: Linker, indexes: list[Index]) -> list[Docu
     """One document per thing with a page that a source graph describes, sorted by IRI."""
     source_graph = repo.base.iri + "graph/source/"
     about: dict[str, list[ox.Quad]] = {}
-    for quad in repo.store.quads_for_pattern(None, None, None, None):
-        if (isinstance(quad.subject, ox.NamedNode) and isinstance(quad.graph_name, ox.NamedNode)
-                and quad.graph_name.value.startswith(source_graph)):
-            about.setdefault(quad.subject.value, []).append(quad)
+    for graph in repo.graph_names:
+        if graph.value.startswith(source_graph):
+            for quad in repo.store.quads_for_pattern(None, None, None, graph):
+                if isinstance(quad.subject, ox.NamedNode):
+                    about.setdefault(quad.subject.value, []).append(quad)
     index_classes = [index.cls for index in indexes]
     docs = []
     for iri in sorted(about):
-        href = link.href(iri) if link.doc_path(iri) is not None else None
-        if href is None:
+        path = link.doc_path(iri)
+        if path is None:
             continue
+        href = link.page(path)
         quads = about[iri]
         label = _clean(repo.label(ox.NamedNode(iri)))
         names = _values(quads, NAME_PREDICATES) - {label}
