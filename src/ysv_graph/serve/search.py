@@ -8,11 +8,11 @@ splits text, diacritics removed); a thing matches when it holds every word, as a
 beginning ("Humber" finds "Humberside"); a word in SYNONYMS also matches its expansion ("VRU" finds "violence
 reduction units"). The words are quoted by us: nothing a user types reaches FTS5 as syntax.
 
-Ranking (rank_key): first the things whose label holds the query as a phrase (tier 0: the label is the query; 1:
-it begins with it; 2: contains it; 3-5: the same with the last word only a word's beginning; a label's
-parenthesis is also tried without it, so "Outcome 22 (diversionary ...)" is "Outcome 22"; the query's phrasings are
-in Query.phrasings), then the shorter label,
-then FTS5's bm25 (label weighted 10, other names 5, kind and text 1), then the label and the IRI.
+Ranking (rank_key), the same in search.js: first the things whose label holds the query as a phrase (label_tier:
+0 the label is the query, 1 begins with it, 2 contains it; 3-5 the same with the last word only a word's beginning;
+a plural counts as the word; a label's parenthesis is also tried without it, so "Outcome 22 (diversionary ...)" is
+"Outcome 22"; the phrases tried are Query.phrasings), then the shorter label, then FTS5's bm25 (label weighted 10,
+other names 5, kind and text 1), then the label and the IRI.
 """
 from __future__ import annotations
 
