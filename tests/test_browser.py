@@ -148,3 +148,61 @@ def test_traversal_is_refused_on_the_wire(live_server, path):
     status, data = _raw(live_server, path)
     assert status == 400, data[:200]
     assert b"root:" not in data
+
+
+def test_a_person_searches_on_the_server(browser, live_server):
+    page = browser.new_page()
+    problems = watch(page)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(live_server + "/doc/vru/")
+    box = page.get_by_role("searchbox", name="Search the dataset")
+    box.fill("outcome 22")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=outcome+22")
+    first = page.locator("#search-results > li").first
+    assert first.get_by_role("link").inner_text() == "Outcome 22 (diversionary, educational or intervention activity)"
+    assert first.get_by_role("link").get_attribute("href") == "/doc/instrument/outcome-22"
+    assert first.locator("mark").all_inner_texts()[:2] == ["Outcome", "22"]
+    assert page.locator("#search-status").inner_text() == "8 matches."
+    # again, from the search page's own form; then follow the first result
+    page.get_by_role("searchbox", name="Labels, names, titles, descriptions, definitions and statements").fill("Humber")
+    page.locator("#search-button").click()
+    page.wait_for_url("**/search?q=Humber")
+    page.locator("#search-results > li").first.get_by_role("link").click()
+    assert page.locator("h1").inner_text() == "Humber Violence Prevention Partnership"
+    hosts = {urllib.parse.urlsplit(url).netloc for url in requests}
+    assert hosts == {urllib.parse.urlsplit(live_server).netloc}, hosts
+    assert problems == [], problems
+    page.close()
+
+
+def test_the_static_site_searches_from_disk(browser, built_out):
+    page = browser.new_page()
+    problems = watch(page)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((built_out / "site" / "doc" / "vru" / "index.html").as_uri())
+    box = page.get_by_role("searchbox", name="Search the dataset")
+    box.fill("VRU")
+    box.press("Enter")
+    page.wait_for_url("**/search/index.html?q=VRU")
+    first = page.locator("#search-results > li").first.get_by_role("link")
+    assert first.inner_text() == "Violence reduction units"
+    assert first.get_attribute("href") == "../doc/group/violence-reduction-units.html"
+    assert page.get_by_role("searchbox", name="Labels, names, titles, descriptions, definitions and statements"
+                            ).input_value() == "VRU"
+    first.click()
+    assert page.locator("h1").inner_text() == "Violence reduction units"
+    page.go_back()
+    page.get_by_role("searchbox", name="Labels, names, titles, descriptions, definitions and statements"
+                     ).fill("stop and search")
+    page.locator("#search-button").click()
+    page.wait_for_url("**/search/index.html?q=stop+and+search")
+    first = page.locator("#search-results > li").first
+    assert first.get_by_role("link").inner_text() == "Stop and search"
+    assert first.locator(".note").inner_text() == "Police power or instrument"
+    assert page.locator("#search-status").inner_text() == "8 matches."
+    assert {urllib.parse.urlsplit(url).scheme for url in requests} == {"file"}, requests
+    assert problems == [], problems
+    page.close()

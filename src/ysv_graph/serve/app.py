@@ -3,6 +3,7 @@
 - /id/...   303 See Other to /doc/... (cool URIs: things are not documents)
 - /doc/...  content negotiation: HTML, Turtle, JSON-LD, N-Triples, RDF/XML; or an explicit .html/.ttl/... suffix
 - /doc/{kind}/  index pages; /  home; /query  query page; /download/{file}  the files of out/
+- /search   full-text search (search.py, search_endpoint.py): HTML or JSON
 - /sparql   SPARQL 1.1 Protocol (GET, POST form, POST application/sparql-query); read-only; no federation unless
             allowed (allow_federation)
 
@@ -32,6 +33,8 @@ from starlette.routing import Route
 from . import hardening
 from . import negotiation
 from . import querying
+from . import search
+from . import search_endpoint
 from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
 from .releases import Releases, current_version
@@ -57,6 +60,7 @@ class Site:
         self.manifest = json.loads((self.out_dir / "manifest.json").read_text(encoding="utf-8"))
         self.version = hashlib.sha256((self.out_dir / "manifest.json").read_bytes()).hexdigest()
         self.pages = Pages(self.repo, querying.examples())
+        self.search = search.SearchIndex(search.documents(self.repo, Linker(self.repo), self.pages.indexes))
         self.pool = QueryPool(self.out_dir / "ysv.nq", workers=workers, timeout=query_timeout, max_queue=max_queue,
                               allow_federation=allow_federation)
         modified = self.repo.value(ox.NamedNode(base.iri + "id/dataset/ysv"), "http://purl.org/dc/terms/modified")
@@ -215,6 +219,9 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
     async def void(request: Request) -> Response:
         return RedirectResponse("/doc/dataset/ysv", status_code=303)
 
+    async def search_page(request: Request) -> Response:
+        return search_endpoint.respond(request, site.search, site.pages, link)
+
     async def favicon(request: Request) -> Response:
         return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})  # no icon (and no 404 logged)
 
@@ -362,6 +369,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         Route("/download/{name:path}", download),
         Route("/sparql", sparql, methods=["GET", "POST"]),
         Route("/query", query_page),
+        Route("/search", search_page),
         Route("/.well-known/void", void),
         Route("/favicon.ico", favicon),
     ]

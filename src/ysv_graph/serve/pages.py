@@ -101,6 +101,10 @@ class Linker:
             return self.page(path)
         return iri if is_web_iri(iri) else None
 
+    def search_page(self) -> str:
+        """Where a search form sends its query: /search, or the static site's search page."""
+        return self.page("search/") if self.static else "/search"
+
     def download(self, name: str) -> str:
         return "/download/" + name if not self.static else "../" * (self.here.count("/") + 1) + name
 
@@ -251,6 +255,12 @@ class Pages:
             page_title="Query the dataset", link=link, nav=self._nav(link), text=text, selected=selected,
             question=question, result=result, error=error, status=status, static=link.static,
             queries=[(name, q, self.query_href(link, name)) for name, q, _ in self.queries])
+
+    def search(self, link: Linker, max_chars: int, query: str = "", hits: list | None = None, message: str = "") -> str:
+        """The search page: the form, a message and the hits (search.Hit); the static site's runs search.js."""
+        return self.env.get_template("search.html").render(
+            page_title="Search", link=link, nav=self._nav(link), query=query, hits=hits or [], message=message,
+            static=link.static, max_chars=max_chars)
 
     def error(self, link: Linker, status: int, message: str) -> str:
         return self.env.get_template("error.html").render(page_title=f"{status}", link=link, nav=self._nav(link),

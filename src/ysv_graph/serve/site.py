@@ -1,16 +1,19 @@
 """The static site: every HTML page of the server, written to out/site/ with relative links.
 
 Hosted on any static web host (or opened from disk), it has the home page, one page per resource, the index
-pages, and the example questions with their answers as computed at build time.
+pages, the example questions with their answers as computed at build time, and the search page (search/index.html,
+ranked in the browser by search.js over the index search/index.js).
 """
 from __future__ import annotations
 
 import pyoxigraph as ox
 
 from . import querying
+from . import search
 from .pages import Linker, Pages, result_table
 from .repository import Repository
 from ..rdf.terms import Base
+from ..settings import SETTINGS
 
 
 def render_site(nquads: bytes, base: Base) -> dict[str, bytes]:
@@ -41,4 +44,8 @@ def render_site(nquads: bytes, base: Base) -> dict[str, bytes]:
         link = root.at(here)
         result = repo.store.query(base.rebase(text), use_default_graph_as_union=True)
         put(here, pages.query(link, text, name, result=result_table(repo, link, result)))
+    here = "search/index.html"
+    put(here, pages.search(root.at(here), search.MAX_QUERY_CHARS))
+    files["site/search/index.js"] = search.static_index(search.documents(repo, root.at(here), pages.indexes))
+    files["site/search/search.js"] = (SETTINGS.templates_dir / "search.js").read_bytes()
     return files
