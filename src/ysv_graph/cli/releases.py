@@ -142,7 +142,7 @@ def _release(args) -> int:
     os.replace(handle.name, target)
     os.chmod(target, 0o644)
     print(f"kept release {version} as {target} ({len(data):,} bytes). Next: commit it; to start the next release, "
-          f"list {version} under releases: in {args.data}/dataset.yaml and raise version, issued and released")
+          f"list {version} under releases: in {args.data}/dataset.yaml and raise version and released")
     return EXIT_OK
 
 
