@@ -55,7 +55,7 @@ def stages(runs: int, data: Path) -> tuple[dict[str, list[float]], dict[str, flo
 
     times: dict[str, list[float]] = {}
     for _ in range(runs):
-        result = build.run(data, None, Base(), write=False)
+        result = build.run(data, None, Base(), write=False, releases_dir=data.parent / "releases")
         for name, seconds in result.timings.items():
             times.setdefault(name, []).append(seconds)
 
@@ -69,7 +69,7 @@ def stages(runs: int, data: Path) -> tuple[dict[str, list[float]], dict[str, flo
         on_stage.current = name
 
     on_stage.current = None
-    build.run(data, None, Base(), write=False, on_stage=on_stage)
+    build.run(data, None, Base(), write=False, on_stage=on_stage, releases_dir=data.parent / "releases")
     peaks[on_stage.current] = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return times, peaks

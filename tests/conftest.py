@@ -34,7 +34,7 @@ def built():
     from ysv_graph.pipeline import build as plain
     from ysv_graph.serve.site import render_site
 
-    return plain.run(DATA, None, Base(), pages=render_site, write=False)
+    return plain.run(DATA, None, Base(), pages=render_site, write=False, releases_dir=ROOT / "releases")
 
 
 @pytest.fixture(scope="session")
