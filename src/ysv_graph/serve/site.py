@@ -1,9 +1,13 @@
 """The static site: every HTML page of the server, written to out/site/ with relative links.
 
 Hosted on any static web host (or opened from disk), it has the home page, one page per resource, the index
-pages, and the example questions with their answers as computed at build time.
+pages, and the example questions with their answers as computed at build time; and sitemap.xml and robots.txt
+(discovery_files), which the server serves too.
 """
 from __future__ import annotations
+
+import urllib.parse
+from xml.sax.saxutils import escape
 
 import pyoxigraph as ox
 
@@ -41,4 +45,53 @@ def render_site(nquads: bytes, base: Base) -> dict[str, bytes]:
         link = root.at(here)
         result = repo.store.query(base.rebase(text), use_default_graph_as_union=True)
         put(here, pages.query(link, text, name, result=result_table(repo, link, result)))
+    files.update({"site/" + name: body for name, body in
+                  discovery_files([name[len("site/"):] for name in files], base).items()})
     return files
+
+
+SITEMAP_LIMIT = 50_000  # URLs in one sitemap file (sitemaps.org); above it, sitemap.xml is an index of files
+
+
+def page_url(page: str, base: Base) -> str:
+    """The URL of a site page on the server at base: index.html -> base, doc/vru/index.html -> base + doc/vru/,
+    doc/vru/x.html -> base + doc/vru/x, query/index.html -> base + query, query/NAME.html -> base + query?name=NAME
+    (the server's query page; a static host answers the others where it serves x.html at x, as most do)."""
+    if page == "query/index.html":
+        return base.iri + "query"
+    if page.startswith("query/"):
+        return base.iri + "query?name=" + page[len("query/"):-len(".html")]
+    if page == "index.html" or page.endswith("/index.html"):
+        return base.iri + page[:-len("index.html")]
+    return base.iri + page[:-len(".html")]
+
+
+def discovery_files(pages: list[str], base: Base) -> dict[str, bytes]:
+    """sitemap.xml (every .html page among `pages`, as its URL on the server, sorted) and robots.txt (which
+    points to it), by file name. More than SITEMAP_LIMIT URLs: sitemap-1.xml, sitemap-2.xml... and sitemap.xml
+    their index."""
+    urls = sorted(page_url(page, base) for page in pages if page.endswith(".html"))
+    chunks = [urls[i:i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)] or [[]]
+
+    def sitemap(kind: str, tag: str, locations: list[str]) -> bytes:
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 f'<{kind} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines += [f"<{tag}><loc>{escape(location)}</loc></{tag}>" for location in locations]
+        return ("\n".join(lines + [f"</{kind}>", ""])).encode("utf-8")
+
+    files = {}
+    if len(chunks) == 1:
+        files["sitemap.xml"] = sitemap("urlset", "url", chunks[0])
+    else:
+        for number, chunk in enumerate(chunks, 1):
+            files[f"sitemap-{number}.xml"] = sitemap("urlset", "url", chunk)
+        files["sitemap.xml"] = sitemap("sitemapindex", "sitemap",
+                                       [f"{base.iri}sitemap-{n}.xml" for n in range(1, len(chunks) + 1)])
+    files["robots.txt"] = robots_txt(base)
+    return files
+
+
+def robots_txt(base: Base) -> bytes:
+    """Crawlers welcome everywhere but the SPARQL endpoint (under base's path); the sitemap's address."""
+    endpoint = urllib.parse.urlsplit(base.iri).path + "sparql"
+    return f"User-agent: *\nDisallow: {endpoint}\n\nSitemap: {base.iri}sitemap.xml\n".encode("utf-8")
