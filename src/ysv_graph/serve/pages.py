@@ -6,6 +6,7 @@ file paths for out/site/ (../finding/x.html), so the static site works from any 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -216,15 +217,19 @@ class Pages:
     def citation(self, iri: str, link: Linker) -> dict:
         """The "cite this" line: the thing's label, the dataset's title, its release (schema:version) and date
         (dct:issued), the release's page if the graph describes the release, and the thing's permanent IRI."""
+        release = self._release
+        return {"label": self.repo.label(ox.NamedNode(iri)), "iri": iri, **release,
+                "release_href": link.href(release["release"]) if release["described"] else None}
+
+    @cached_property
+    def _release(self) -> dict:
         dataset = self.views.dataset
         version = self.repo.value(dataset, "https://schema.org/version")
         issued = self.repo.value(dataset, "http://purl.org/dc/terms/issued")
         release = self.base.iri + f"id/dataset/ysv/release/{version.value}" if version is not None else None
-        return {"label": self.repo.label(ox.NamedNode(iri)), "dataset": self.repo.label(dataset), "iri": iri,
-                "version": version.value if version is not None else None,
-                "issued": issued.value if issued is not None else None,
-                "release_href": link.href(release) if release and self.repo.is_described(ox.NamedNode(release))
-                else None}
+        return {"dataset": self.repo.label(dataset), "version": version.value if version is not None else None,
+                "issued": issued.value if issued is not None else None, "release": release,
+                "described": release is not None and self.repo.is_described(ox.NamedNode(release))}
 
     def view(self, iri: str, link: Linker, profile: Profile, triples: list[ox.Triple], offered: list[Profile],
              doc_path: str) -> str:
