@@ -198,3 +198,13 @@ def test_the_cite_line_links_the_release_only_when_the_graph_describes_it(built_
                            ox.Literal("Release 0.1.0", language="en"), ox.NamedNode(BASE + "graph/metadata")))
     after = Pages(repo).resource(BASE + "id/vru/vru-cleveland", Linker(repo))
     assert '<a href="/doc/dataset/ysv/release/0.1.0">release 0.1.0</a>' in CITE.findall(after)[0]
+
+
+def test_without_a_site_robots_is_still_served_and_the_sitemap_is_404(built, tmp_path):
+    from ysv_graph.pipeline import writing
+
+    out = tmp_path / "out"
+    writing.write_atomically(out, {name: data for name, data in built.files.items() if not name.startswith("site/")})
+    with TestClient(create_app(out, query_timeout=1.0)) as bare:
+        assert bare.get("/robots.txt").text == "User-agent: *\nDisallow: /ysv/sparql\n"
+        assert bare.get("/sitemap.xml", headers={"Accept": "text/plain"}).status_code == 404

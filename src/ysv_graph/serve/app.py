@@ -241,13 +241,13 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
     async def discovery(request: Request) -> Response:
         """/robots.txt and /sitemap.xml (and sitemap-N.xml): the static site's own files, as the build wrote them;
-        without a site (build --no-site), robots.txt all the same and no sitemap."""
+        without a site (build --no-site), robots.txt all the same (naming no sitemap) and no sitemap."""
         name = request.url.path.lstrip("/")
         path = site.out_dir / "site" / name
         if path.is_file():
             body = path.read_bytes()
         elif name == "robots.txt":
-            body = robots_txt(site.base)
+            body = robots_txt(site.base, sitemap=False)
         else:
             return error(request, 404, "There is no sitemap: the site was built without pages (--no-site)")
         media = "text/plain; charset=utf-8" if name == "robots.txt" else "application/xml"

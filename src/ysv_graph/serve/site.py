@@ -91,7 +91,8 @@ def discovery_files(pages: list[str], base: Base) -> dict[str, bytes]:
     return files
 
 
-def robots_txt(base: Base) -> bytes:
-    """Crawlers welcome everywhere but the SPARQL endpoint (under base's path); the sitemap's address."""
+def robots_txt(base: Base, sitemap: bool = True) -> bytes:
+    """Crawlers welcome everywhere but the SPARQL endpoint (under base's path); the sitemap's address, if any."""
     endpoint = urllib.parse.urlsplit(base.iri).path + "sparql"
-    return f"User-agent: *\nDisallow: {endpoint}\n\nSitemap: {base.iri}sitemap.xml\n".encode("utf-8")
+    text = f"User-agent: *\nDisallow: {endpoint}\n" + (f"\nSitemap: {base.iri}sitemap.xml\n" if sitemap else "")
+    return text.encode("utf-8")
