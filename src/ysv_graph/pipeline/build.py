@@ -47,7 +47,7 @@ class BuildResult:
     def summary(self, out_dir: Path | str, shapes: int, seconds: float) -> str:
         """The one line a build ends with: what was built and whether it conforms."""
         pages = sum(1 for name in self.files if name.endswith(".html"))
-        data = sum(1 for name in self.files if not name.startswith("site/"))  # the site's scripts are not counted
+        data = sum(1 for name in self.files if not name.startswith("site/"))  # out/'s own files, not the site's
         conforms = "conforms" if self.validation is None or self.validation.conforms else "does not conform"
         return (f"built {out_dir}/: {self.counts.get('asserted triples', 0):,} triples "
                 f"({self.counts.get('entailed triples', 0):,} entailed), {conforms} to {shapes} shapes, "

@@ -38,7 +38,9 @@ from . import search_endpoint
 from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
 from .releases import Releases, current_version
+from .profiles import link_header, not_offered, profile_names
 from .repository import Repository
+from .site import robots_txt
 from .sparql import QueryPool, QueryUnavailable, looks_like_update
 from ..rdf.terms import Base
 
@@ -48,6 +50,8 @@ DOWNLOAD_TYPES = {
 }
 TRAVERSAL = re.compile(r"(^|/)\.\.?(/|$)|\\|\x00|%2e|%2f|%5c|%00", re.IGNORECASE)
 SD = "http://www.w3.org/ns/sparql-service-description#"
+PROFILE_PREFIXES = {"altr": "http://www.w3.org/ns/dx/conneg/altr#",
+                    "altr-ext": "http://www.w3.org/ns/dx/connegp/altr-ext#", "prof": "http://www.w3.org/ns/dx/prof/"}
 
 
 class Site:
@@ -67,6 +71,8 @@ class Site:
         self.last_modified = _http_date(modified.value) if modified is not None else None
         self.downloads = set(self.manifest["files"]) | {"manifest.json"}
         self.releases = Releases(self.out_dir, base, current_version(self.repo, base))  # ?version= (releases.py)
+        self.profile_names = profile_names(self.pages.views.table)
+        self.prefixes = base.prefixes(per_kind=True) | PROFILE_PREFIXES
 
     def etag(self, *parts: str) -> str:
         return '"' + hashlib.sha256("|".join((self.version,) + parts).encode()).hexdigest()[:32] + '"'
@@ -150,16 +156,25 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         stem, dot, suffix = path.rpartition(".")
         if dot and suffix in BY_SUFFIX and "/" not in suffix:
             explicit, path = BY_SUFFIX[suffix], stem
-        # an index page: /doc/{kind}/
+        params = request.query_params
+        asked = negotiation.parse_accept_profile(params.get("_profile") if "_profile" in params
+                                                 else request.headers.get("accept-profile"))
+        accept = params["_mediatype"].replace(" ", "+") if "_mediatype" in params else request.headers.get("accept")
+        vary = ", ".join(name for name, used in (("Accept", explicit is None and "_mediatype" not in params),
+                                                  ("Accept-Profile", "_profile" not in params)) if used)
+        # an index page: /doc/{kind}/ (our full view, in HTML only)
         if path.endswith("/") and path.count("/") == 1 and path != "def/":
             body = site.pages.index(path[:-1], link)
             if body is None:
                 return error(request, 404, f"There is no index of {path[:-1]!r}")
-            chosen = explicit or (BY_MEDIA_TYPE.get(negotiation.choose(request.headers.get("accept"),
-                                                                      ["text/html"])))
+            full = site.pages.views.table["ysv"]
+            if asked and negotiation.choose_profile(asked, [full.iri], site.profile_names) is None:
+                return error(request, 406, not_offered([full]))
+            chosen = explicit or (BY_MEDIA_TYPE.get(negotiation.choose(accept, ["text/html"])))
             if chosen is None or chosen.rdf_format is not None:
                 return error(request, 406, "Index pages are available as text/html")
-            return _respond(request, body.encode("utf-8"), "text/html; charset=utf-8", path, explicit is None)
+            return _respond(request, body.encode("utf-8"), "text/html; charset=utf-8", path, vary,
+                            extra={"Content-Profile": f"<{full.iri}>"})
         candidates = iri_for_doc_path(site.base, path)
         if all(_named_node(iri) is None for iri in candidates):
             return error(request, 400, f"Bad request: {candidates[0]} is not a valid IRI")
@@ -170,40 +185,55 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
             graph = _graph_exists(iri)
             if not graph and not site.repo.is_described(node):
                 continue
+            offered = site.pages.views.offered(node, graph)
+            links = {"Link": link_header(path, offered), **({"Vary": vary} if vary else {})}
+            chosen_iri = negotiation.choose_profile(asked, [p.iri for p in offered], site.profile_names) \
+                if asked else offered[0].iri
+            if chosen_iri is None:
+                return error(request, 406, not_offered(offered), links)
+            profile = next(p for p in offered if p.iri == chosen_iri)
             fmt = explicit or BY_MEDIA_TYPE.get(negotiation.choose(
-                request.headers.get("accept"), [f.media_type for f in RESOURCE_FORMATS],
-                negotiation.RESOURCE_ALIASES) or "")
+                accept, [f.media_type for f in RESOURCE_FORMATS], negotiation.RESOURCE_ALIASES) or "")
             if fmt is None:
-                return error(request, 406, "Available as: " + ", ".join(f.media_type for f in RESOURCE_FORMATS))
-            etag = site.etag(path, fmt.media_type)
+                return error(request, 406, "Available as: " + ", ".join(f.media_type for f in RESOURCE_FORMATS),
+                             links)
+            headers = {"Content-Profile": f"<{profile.iri}>", **links,
+                       "Link": link_header(path, offered, (profile.token, fmt.media_type))}
+            etag = site.etag(path, fmt.media_type, profile.token)
             if _not_modified(request, etag):
-                return Response(status_code=304, headers=_headers(etag, explicit is None))
-            if fmt.rdf_format is None:
+                return Response(status_code=304, headers=_headers(etag, vary) | headers)
+            if fmt.rdf_format is None and profile.token == "ysv":
                 body = site.pages.resource(iri, link).encode("utf-8")
-                media = "text/html; charset=utf-8"
+            elif fmt.rdf_format is None and profile.token == "alt":
+                body = site.pages.alternates(iri, link, offered, path).encode("utf-8")
+            elif fmt.rdf_format is None:
+                body = site.pages.view(iri, link, profile, site.pages.views.triples(profile, node, graph, path),
+                                       offered, path).encode("utf-8")
             else:
-                triples = site.repo.graph(node) if graph else site.repo.describe(node)
+                triples = site.pages.views.triples(profile, node, graph, path)
                 body = ox.serialize(triples, format=fmt.rdf_format,
-                                    prefixes=_used_prefixes(triples, site.base.prefixes(per_kind=True))
+                                    prefixes=_used_prefixes(triples, site.prefixes)
                                     if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML,
                                                           ox.RdfFormat.JSON_LD) else None)
-                media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
-            return _respond(request, body, media, path + "." + fmt.suffix, explicit is None, etag=etag)
+            media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
+            return _respond(request, body, media, path, vary, etag=etag, extra=headers)
         return error(request, 404, f"Nothing is known about {candidates[0]}")
 
-    def _headers(etag: str, vary: bool) -> dict:
+    def _headers(etag: str, vary: str | bool) -> dict:
         headers = {"ETag": etag}
         if site.last_modified:
             headers["Last-Modified"] = site.last_modified
         if vary:
-            headers["Vary"] = "Accept"
+            headers["Vary"] = "Accept" if vary is True else vary
         return headers
 
-    def _respond(request, body: bytes, media: str, key: str, vary: bool, etag: str | None = None) -> Response:
+    def _respond(request, body: bytes, media: str, key: str, vary: str | bool, etag: str | None = None,
+                 extra: dict | None = None) -> Response:
         etag = etag or site.etag(key)
+        headers = _headers(etag, vary) | (extra or {})
         if _not_modified(request, etag):
-            return Response(status_code=304, headers=_headers(etag, vary))
-        return Response(body, media_type=media, headers=_headers(etag, vary))
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media, headers=headers)
 
     async def download(request: Request) -> Response:
         name = request.path_params["name"]
@@ -221,6 +251,19 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
 
     async def search_page(request: Request) -> Response:
         return search_endpoint.respond(request, site.search, site.pages, link)
+    async def discovery(request: Request) -> Response:
+        """/robots.txt and /sitemap.xml (and sitemap-N.xml): the static site's own files, as the build wrote them;
+        without a site (build --no-site), robots.txt all the same (naming no sitemap) and no sitemap."""
+        name = request.url.path.lstrip("/")
+        path = site.out_dir / "site" / name
+        if path.is_file():
+            body = path.read_bytes()
+        elif name == "robots.txt":
+            body = robots_txt(site.base, sitemap=False)
+        else:
+            return error(request, 404, "There is no sitemap: the site was built without pages (--no-site)")
+        media = "text/plain; charset=utf-8" if name == "robots.txt" else "application/xml"
+        return _respond(request, body, media, name, False)
 
     async def favicon(request: Request) -> Response:
         return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})  # no icon (and no 404 logged)
@@ -372,6 +415,9 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
         Route("/search", search_page),
         Route("/.well-known/void", void),
         Route("/favicon.ico", favicon),
+        Route("/robots.txt", discovery),
+        Route("/sitemap.xml", discovery),
+        Route("/sitemap-{number:int}.xml", discovery),
     ]
     # the pages' only inline block is their stylesheet (base.html): allowed by its hash, and nothing else inline
     csp = hardening.content_security_policy(hardening.inline_hashes(site.pages.error(link, 404, "")))

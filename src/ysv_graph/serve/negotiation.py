@@ -1,4 +1,5 @@
-"""Content negotiation as a small table: which media types we produce, with which suffix, for what.
+"""Content negotiation as a small table: which media types we produce, with which suffix, for what; and the
+Accept-Profile header and _profile parameter of negotiation by profile (parse_accept_profile, choose_profile).
 
 `choose(accept, offered)` implements RFC 9110 proactive negotiation: the highest q-value wins, more specific
 ranges beat wildcards, and ties go to the order of `offered` (our preference). None means 406.
@@ -91,3 +92,63 @@ def _quality(media_type: str, ranges) -> tuple[float, int]:
             if match is None or specificity > match[1]:
                 match = (q, specificity)
     return match or (0.0, -1)
+
+
+# --- profiles (W3C Content Negotiation by Profile) ---------------------------------------------------------------
+MAX_PROFILES = 32  # entries of an Accept-Profile header or a _profile value read; the rest are ignored
+MAX_PROFILE_CHARS = 2048  # a profile IRI or token longer than this names no profile
+
+
+def parse_accept_profile(value: str | None) -> list[tuple[str, float]]:
+    """[(profile, q)] from an Accept-Profile header (`<IRI>;q=0.9, <IRI>`) or a _profile value (tokens or IRIs,
+    comma-separated), best first (a stable sort: equal q-values keep their order). Bare tokens and IRIs are read
+    as well as <IRI>; entries that are empty, malformed or too long are skipped."""
+    if not value:
+        return []
+    out = []
+    for entry in _split_outside_brackets(value, ",")[:MAX_PROFILES]:
+        name, *params = _split_outside_brackets(entry, ";")
+        name = name.strip()
+        if name.startswith("<") and name.endswith(">"):
+            name = name[1:-1].strip()
+        if not name or len(name) > MAX_PROFILE_CHARS or any(c in name for c in '<>" '):
+            continue
+        q = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(number.strip())))
+                except ValueError:
+                    q = 0.0
+                if q != q:  # NaN
+                    q = 0.0
+        out.append((name, q))
+    return sorted(out, key=lambda pair: -pair[1])
+
+
+def choose_profile(requested: list[tuple[str, float]], offered: list[str], names: dict[str, str]) -> str | None:
+    """The IRI of the first requested profile (best q first) that is offered, or None; names maps every token and
+    IRI we know to its profile's IRI. A q of 0 refuses a profile."""
+    for name, q in requested:
+        iri = names.get(name, name)
+        if q > 0 and iri in offered:
+            return iri
+    return None
+
+
+def _split_outside_brackets(text: str, separator: str) -> list[str]:
+    """text split at each separator that is not inside <...> (an IRI may hold commas and semicolons)."""
+    parts, current, depth = [], [], 0
+    for char in text:
+        if char == "<":
+            depth += 1
+        elif char == ">" and depth:
+            depth -= 1
+        if char == separator and not depth:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts

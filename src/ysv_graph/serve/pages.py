@@ -6,10 +6,12 @@ file paths for out/site/ (../finding/x.html), so the static site works from any 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .profiles import MEDIA_TYPES, Profile, Views, representation_link, schema_jsonld, script_json
 from .repository import RDF_TYPE, Repository
 from ..rdf.terms import Base
 from ..settings import SETTINGS
@@ -151,6 +153,8 @@ class Pages:
         self.queries = queries or []  # (name, question, text)
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
+        server = Linker(repo)
+        self.views = Views(repo, lambda iri: None if (path := server.doc_path(iri)) is None else self.base.iri + path)
 
     # --- models ---------------------------------------------------------------------------------------------
     def _value(self, term, link: Linker, graph=None, inferred=False) -> Value:
@@ -201,6 +205,9 @@ class Pages:
         # the static site has no RDF per resource (the dumps hold it all); the server has every format
         formats = [] if link.static or doc_path is None else [
             (suffix, link.page(f"{doc_path}.{suffix}")) for suffix in ("ttl", "jsonld", "nt", "rdf")]
+        views = [] if link.static or doc_path is None else [
+            (p.title, representation_link(doc_path[4:], p.token, MEDIA_TYPES[0]))
+            for p in self.views.offered(node, graph=iri.startswith(self.base.iri + "graph/"))[1:]]
         return self.env.get_template("resource.html").render(
             page_title=self.repo.label(node), iri=iri, link=link, nav=self._nav(link),
             types=[(self.repo.label(ox.NamedNode(t)), link.href(t)) for t in types],
@@ -209,7 +216,54 @@ class Pages:
             inferred_rows=self._rows([q for q in self.repo.entailed(node) if q.predicate != RDF_TYPE], link,
                                      inferred=True),
             incoming=incoming[:500], incoming_total=len(incoming), sources=sources,
-            formats=formats, ontology=ontology)
+            formats=formats, views=views, ontology=ontology, cite=self.citation(iri, link))
+
+    def citation(self, iri: str, link: Linker) -> dict:
+        """The "cite this" line: the thing's label, the dataset's title, its release (schema:version) and date
+        (dct:issued), the release's page if the graph describes the release, and the thing's permanent IRI."""
+        release = self._release
+        return {"label": self.repo.label(ox.NamedNode(iri)), "iri": iri, **release,
+                "release_href": link.href(release["release"]) if release["described"] else None}
+
+    @cached_property
+    def _release(self) -> dict:
+        dataset = self.views.dataset
+        version = self.repo.value(dataset, "https://schema.org/version")
+        issued = self.repo.value(dataset, "http://purl.org/dc/terms/issued")
+        release = self.base.iri + f"id/dataset/ysv/release/{version.value}" if version is not None else None
+        return {"dataset": self.repo.label(dataset), "version": version.value if version is not None else None,
+                "issued": issued.value if issued is not None else None, "release": release,
+                "described": release is not None and self.repo.is_described(ox.NamedNode(release))}
+
+    def view(self, iri: str, link: Linker, profile: Profile, triples: list[ox.Triple], offered: list[Profile],
+             doc_path: str) -> str:
+        """A profile's view as an HTML page: its triples grouped by subject, the resource's subject first."""
+        subjects: dict[str, list] = {}
+        for triple in triples:
+            subjects.setdefault(str(triple.subject), []).append(triple)
+        order = sorted(subjects, key=lambda s: (s != str(ox.NamedNode(iri)), s))
+        groups = []
+        for key in order:
+            subject = subjects[key][0].subject
+            quads = [ox.Quad(t.subject, t.predicate, t.object) for t in subjects[key]]
+            types = sorted({self.repo.short(t.object.value) for t in subjects[key] if t.predicate == RDF_TYPE})
+            label = self.repo.label(subject) if isinstance(subject, ox.NamedNode) else str(subject)
+            href = link.href(subject.value) if isinstance(subject, ox.NamedNode) else None
+            groups.append((label, href, types, self._rows(quads, link)))
+        return self.env.get_template("view.html").render(
+            page_title=f"{self.repo.label(ox.NamedNode(iri))} — {profile.title}", iri=iri, link=link,
+            nav=self._nav(link), profile=profile, groups=groups,
+            others=[(p.title, representation_link(doc_path, p.token, MEDIA_TYPES[0])) for p in offered
+                    if p != profile],
+            formats=[(m, representation_link(doc_path, profile.token, m)) for m in MEDIA_TYPES[1:]])
+
+    def alternates(self, iri: str, link: Linker, offered: list[Profile], doc_path: str) -> str:
+        """The alternates view as an HTML page: each profile with its token, IRI, title, description and media
+        types, each a link to that representation."""
+        rows = [(p, [(m, representation_link(doc_path, p.token, m)) for m in MEDIA_TYPES]) for p in offered]
+        return self.env.get_template("alternates.html").render(
+            page_title=f"{self.repo.label(ox.NamedNode(iri))} — alternate representations", iri=iri, link=link,
+            nav=self._nav(link), rows=rows, default=offered[0])
 
     def index(self, segment: str, link: Linker) -> str | None:
         index = next((i for i in self.indexes if i.segment == segment), None)
@@ -243,7 +297,14 @@ class Pages:
             triples=number(void + "triples"), entities=number(void + "entities"), downloads=downloads,
             queries=[(name, question, self.query_href(link, name)) for name, question, _ in self.queries],
             report=(self.repo.label(ox.NamedNode(report)), link.href(report)),
-            dataset_href=link.href(dataset.value), static=link.static)
+            dataset_href=link.href(dataset.value), static=link.static, jsonld=self.dataset_jsonld())
+
+    def dataset_jsonld(self) -> str | None:
+        """The dataset's schema.org view as JSON-LD for the landing page's <script type="application/ld+json">."""
+        dataset = self.views.dataset
+        if not self.repo.is_described(dataset):
+            return None
+        return script_json(schema_jsonld(self.views.schema(dataset), dataset))
 
     def query_href(self, link: Linker, name: str) -> str:
         return "/query?name=" + name if not link.static else link.page(f"query/{name}")
