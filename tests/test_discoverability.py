@@ -56,7 +56,7 @@ def test_the_landing_page_embeds_a_schema_org_dataset_with_the_required_properti
         "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
     publisher = graph.value(DATASET, SDO.publisher)
     assert str(graph.value(publisher, SDO.name)) == "ysv-graph maintainers"
-    assert graph.value(DATASET, SDO.version) == Literal("0.1.0")
+    assert graph.value(DATASET, SDO.version) == Literal("0.2.0")  # data/dataset.yaml: version
     assert str(graph.value(DATASET, SDO.datePublished)) == "2026-11-28"
     assert graph.value(DATASET, SDO.url) == URIRef(BASE)
     # from dct:temporal (dcat:startDate 2019-01-01, dcat:endDate 2024-03-31) as an ISO 8601 interval
@@ -176,7 +176,8 @@ def test_every_static_resource_page_has_a_cite_line_with_its_permanent_iri(built
         cite = CITE.findall(text)
         assert len(cite) == 1, page
         iri = re.search(r'<p class="iri">([^<]+)</p>', text).group(1)
-        assert "Serious youth violence inspection knowledge graph, release 0.1.0 (2026-11-28)." in cite[0], page
+        assert 'Serious youth violence inspection knowledge graph, <a href="' in cite[0], page
+        assert '0.2.0.html">release 0.2.0</a> (2026-12-04).' in cite[0], page
         assert cite[0].endswith(f'<span class="iri">{iri}</span>'), page
         assert "/doc/" not in iri
 
@@ -184,20 +185,24 @@ def test_every_static_resource_page_has_a_cite_line_with_its_permanent_iri(built
 def test_the_cite_line_names_the_thing_and_its_id_iri(client):
     text = client.get("/doc/vru/vru-cleveland").text
     assert CITE.findall(text) == [
-        "Cleveland Unit for the Reduction of Violence. Serious youth violence inspection knowledge graph, release "
-        f'0.1.0 (2026-11-28). <span class="iri">{BASE}id/vru/vru-cleveland</span>']
+        "Cleveland Unit for the Reduction of Violence. Serious youth violence inspection knowledge graph, "
+        '<a href="/doc/dataset/ysv/release/0.2.0">release 0.2.0</a> (2026-12-04). '
+        f'<span class="iri">{BASE}id/vru/vru-cleveland</span>']
 
 
 def test_the_cite_line_links_the_release_only_when_the_graph_describes_it(built_out):
     repo = Repository.from_nquads(built_out / "ysv.nq")
-    release = BASE + "id/dataset/ysv/release/0.1.0"
-    before = Pages(repo).resource(BASE + "id/vru/vru-cleveland", Linker(repo))
-    assert "release 0.1.0" in CITE.findall(before)[0] and "href" not in CITE.findall(before)[0]
-    repo = Repository.from_nquads(built_out / "ysv.nq")
-    repo.store.add(ox.Quad(ox.NamedNode(release), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
-                           ox.Literal("Release 0.1.0", language="en"), ox.NamedNode(BASE + "graph/metadata")))
-    after = Pages(repo).resource(BASE + "id/vru/vru-cleveland", Linker(repo))
-    assert '<a href="/doc/dataset/ysv/release/0.1.0">release 0.1.0</a>' in CITE.findall(after)[0]
+    release = ox.NamedNode(BASE + "id/dataset/ysv/release/0.2.0")
+    described = Pages(repo).resource(BASE + "id/vru/vru-cleveland", Linker(repo))
+    # the release's own date (data/dataset.yaml: released), not the dataset's first issue (2026-11-28)
+    assert '<a href="/doc/dataset/ysv/release/0.2.0">release 0.2.0</a> (2026-12-04).' in CITE.findall(described)[0]
+    kept = b"".join(line for line in (built_out / "ysv.nq").read_bytes().splitlines(keepends=True)
+                    if not line.startswith(f"<{release.value}> ".encode()))
+    repo = Repository.from_quads(ox.parse(kept, format=ox.RdfFormat.N_QUADS), Base())
+    assert not repo.is_described(release)
+    undescribed = Pages(repo).resource(BASE + "id/vru/vru-cleveland", Linker(repo))
+    cite = CITE.findall(undescribed)[0]
+    assert "release 0.2.0 (2026-11-28)." in cite and "href" not in cite  # the dataset's dct:issued, no link
 
 
 def test_without_a_site_robots_is_still_served_and_the_sitemap_is_404(built, tmp_path):

@@ -219,8 +219,9 @@ class Pages:
             formats=formats, views=views, ontology=ontology, cite=self.citation(iri, link))
 
     def citation(self, iri: str, link: Linker) -> dict:
-        """The "cite this" line: the thing's label, the dataset's title, its release (schema:version) and date
-        (dct:issued), the release's page if the graph describes the release, and the thing's permanent IRI."""
+        """The "cite this" line: the thing's label, the dataset's title, its release (schema:version) and the
+        release's date (its dct:issued when the graph describes the release, else the dataset's), the release's page
+        if the graph describes it, and the thing's permanent IRI."""
         release = self._release
         return {"label": self.repo.label(ox.NamedNode(iri)), "iri": iri, **release,
                 "release_href": link.href(release["release"]) if release["described"] else None}
@@ -231,9 +232,12 @@ class Pages:
         version = self.repo.value(dataset, "https://schema.org/version")
         issued = self.repo.value(dataset, "http://purl.org/dc/terms/issued")
         release = self.base.iri + f"id/dataset/ysv/release/{version.value}" if version is not None else None
+        described = release is not None and self.repo.is_described(ox.NamedNode(release))
+        if described:
+            issued = self.repo.value(ox.NamedNode(release), "http://purl.org/dc/terms/issued") or issued
         return {"dataset": self.repo.label(dataset), "version": version.value if version is not None else None,
                 "issued": issued.value if issued is not None else None, "release": release,
-                "described": release is not None and self.repo.is_described(ox.NamedNode(release))}
+                "described": described}
 
     def view(self, iri: str, link: Linker, profile: Profile, triples: list[ox.Triple], offered: list[Profile],
              doc_path: str) -> str:
