@@ -237,7 +237,7 @@ class _Reader:
                 values[name] = value
                 lines[name] = _line(key_node)
         if backing:
-            values["field_sources"] = {name: backing[name] for name in sorted(backing)}
+            values["field_sources"] = backing  # in the order written
         for name, spec in specs.items():
             if spec.required and name not in fields:
                 self.error(_line(node), name, f"is required in {where}")
