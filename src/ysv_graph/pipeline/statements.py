@@ -2,8 +2,9 @@
 
 While a record is mapped, its graph is a Facts, whose add() notes which of the record's fields made each triple.
 For every triple whose fields all name their sources (field_sources, see backing.py), add_statements writes an RDF
-1.1 reification into the record's own graph: a node typed rdf:Statement with rdf:subject, rdf:predicate, rdf:object
-and one dct:source per document that backs it (the documents every one of those fields names). A triple made by
+1.1 reification into the record's own graph: a node with rdf:subject, rdf:predicate, rdf:object and one dct:source
+per document that backs it (not typed rdf:Statement: the type added a tenth to the asserted triples and to
+pyshacl's time, and rdf:subject says as much) (the documents every one of those fields names). A triple made by
 fields that name no sources gets nothing extra: the record's own dct:source documents stand for it.
 
 A statement node's IRI is a hash IRI on the record, <record>#fact-<fields>-<property>, with a short digest of the
@@ -20,8 +21,7 @@ from rdflib.namespace import DCTERMS, RDF
 
 from .load import Record
 
-STATEMENT, SUBJECT, PREDICATE, OBJECT, TYPE, SOURCE = (
-    RDF.Statement, RDF.subject, RDF.predicate, RDF.object, RDF.type, DCTERMS.source)
+SUBJECT, PREDICATE, OBJECT, SOURCE = RDF.subject, RDF.predicate, RDF.object, DCTERMS.source
 
 
 class Facts:
@@ -69,7 +69,6 @@ def add_statements(facts: Facts, anchor: str, record: Record, source_iri) -> Non
             s, p, o = triple
             name += "-" + hashlib.sha1(f"{s} {p} {o.n3()}".encode()).hexdigest()[:8]
         node = URIRef(f"{anchor}#{name}")
-        add((node, TYPE, STATEMENT))
         add((node, SUBJECT, triple[0]))
         add((node, PREDICATE, triple[1]))
         add((node, OBJECT, triple[2]))
