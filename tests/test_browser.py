@@ -204,5 +204,30 @@ def test_the_static_site_searches_from_disk(browser, built_out):
     assert first.locator(".note").inner_text() == "Police power or instrument"
     assert page.locator("#search-status").inner_text() == "8 matches."
     assert {urllib.parse.urlsplit(url).scheme for url in requests} == {"file"}, requests
+
+
+def test_the_static_cleveland_vru_page_shows_each_rows_own_sources(browser, built_out):
+    """Issue 19: the name row and the funding-year row show the documents that back them, and the record's own
+    sources are listed apart, under "Sources of this record"."""
+    page = browser.new_page()
+    problems = watch(page)
+    page.goto((built_out / "site" / "doc" / "vru" / "vru-cleveland.html").as_uri())
+    rows = page.locator("h2:has-text('Properties') + table tbody tr")
+    name = rows.filter(has=page.locator("td", has_text="Cleveland Unit for the Reduction of Violence")).first
+    year = rows.filter(has=page.locator("td", has_text="2022")).first
+    assert name.locator("td.backing").inner_text() == \
+        "backed by: Cleveland PCC decision 2023-24-0048: CURV grant funding"
+    year_sources = year.locator("td.backing a").all_inner_texts()
+    assert sorted(year_sources) == sorted([
+        "Cleveland PCC decision 2023-24-0048: CURV grant funding",
+        "Government Business news item on a further £130 million to tackle violence",
+        "Knives: Crime (written answer by Chris Philp, 27 June 2023)"])
+    assert "Cleveland PCC news item" not in year.inner_text()  # it gives £3.5m over three years, not the year
+    year.locator("td.backing a", has_text="CURV grant funding").click()
+    assert page.locator("h1").inner_text() == "Cleveland PCC decision 2023-24-0048: CURV grant funding"
+    page.go_back()
+    record_sources = page.locator("h2#sources + p + ul.record-sources li").all_inner_texts()
+    assert "Cleveland PCC news item on funding for a violence reduction unit in Cleveland" in record_sources
+    assert len(record_sources) == 4
     assert problems == [], problems
     page.close()

@@ -53,7 +53,9 @@ def test_validate_reports_a_violation_with_exit_1(built_out, tmp_path, capsys):
     assert main(["validate", str(broken)]) == 1
     output = capsys.readouterr().out
     assert "recommendation/rec-outcome-22-training: https://w3id.org/ysv/def/deadline:" in output
-    assert "1 violation(s)" in output
+    # and the deadline now stated is not the one its statement node backs (ysvsh:Dataset-figuresDatesCounts...)
+    assert "dataset/ysv: https://w3id.org/ysv/def/deadline: https://w3id.org/ysv/id/recommendation/" in output
+    assert "2 violation(s)" in output
 
 
 def test_validate_errors_exit_2(tmp_path, capsys):

@@ -496,7 +496,36 @@ def check_findings_with_recommendations(result, rows):
     assert len(rows) == 2
 
 
+def check_vru_funding_year_backing(result, rows):
+    # the research (issue 19): the written answer of 27 June 2023 ("18 areas until 2022"), Government Business
+    # (1 April 2022: "two new units to be established in Cleveland and Humberside") and the CURV decision ("In
+    # April 2022, the Home Office announced three years of funding"); not the Cleveland PCC news item
+    assert {(r["fundedFrom"], r["document"].rsplit("/", 1)[-1]) for r in rows} == {
+        ("2022", "pq-answer-2023-06-27"), ("2022", "governmentbusiness-130m"), ("2022", "cleveland-pcc-curv-decision")}
+    assert {r["url"] for r in rows} == {
+        "https://streetguide.co.uk/parliament/written/1645983/4409",
+        "https://www.governmentbusiness.co.uk/news/01042022/further-%C2%A3130-million-bolster-efforts-tackle-violence",
+        "https://www.cleveland.pcc.police.uk/working-for-you/decisions/decision-notices/"
+        "decision-2023-24-0048-curv-grant-funding/"}
+    assert all(r["vru"].endswith("/vru/vru-cleveland") for r in rows)
+
+
+def check_single_source_facts(result, rows):
+    facts = {(r["thing"].rsplit("/", 1)[-1], r["property"].rsplit("/", 1)[-1].rsplit("#", 1)[-1], r["value"]):
+             r["document"].rsplit("/", 1)[-1] for r in rows}
+    # only the CURV decision names Cleveland's unit; only the Surrey response gives the definition's ages
+    assert facts[("vru-cleveland", "prefLabel", "Cleveland Unit for the Reduction of Violence")] == \
+        "cleveland-pcc-curv-decision"
+    assert facts[("syv-working-definition", "minimumAge", "14")] == "surrey-pcc-response"
+    assert facts[("syv-working-definition", "maximumAge", "24")] == "surrey-pcc-response"
+    # backed by three documents, so not here
+    assert ("vru-cleveland", "fundingStartYear", "2022") not in facts
+    assert len(facts) == len(rows)  # each fact once, with its one document
+
+
 EXPECTED = {
+    "vru-funding-year-backing": check_vru_funding_year_backing,
+    "single-source-facts": check_single_source_facts,
     "vru-areas-funded-2022": check_vru_areas_funded_2022,
     "chief-constable-recommendations": check_chief_constable_recommendations,
     "west-mercia-outcome-22": check_west_mercia_outcome_22,

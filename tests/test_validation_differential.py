@@ -322,6 +322,13 @@ def _every_fact(data):
     data.add(_term(EX + "orphan"), LABEL, en("a fact with no source"), data.home(INSPECTION))
 
 
+@case("sparql-funding-year-without-statement-node", "SPARQL")
+def _unbacked_year(data):
+    vru = _term(ID + "vru/vru-cleveland")
+    data.remove(_term(ID + "vru/vru-cleveland#fact-funded_from-fundingStartYear"))
+    assert data.values(vru, ysv("fundingStartYear"))
+
+
 @case("sparql-area-code-matches-iri", "SPARQL")
 def _area_code(data):
     data.replace(AREA, ns("skos", "notation"), ox.Literal("E23000002"))

@@ -129,10 +129,10 @@ class ParseCache:
 
 def _loader_digest(data_dir: Path) -> bytes:
     """What every folder's parse depends on besides the folder itself."""
-    from ..pipeline import schema
+    from ..pipeline import backing, schema
     from .fingerprint import fingerprint
 
-    digest = hashlib.sha256(fingerprint(loading, schema))
+    digest = hashlib.sha256(fingerprint(loading, schema, backing))
     import pyoxigraph  # its IRI parser checks the web addresses (schema.convert)
 
     digest.update(f"\0{yaml.__version__}\0{COMPOSER.__name__}\0{pyoxigraph.__version__}\0{data_dir}\0".encode())

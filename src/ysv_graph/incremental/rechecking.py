@@ -7,6 +7,8 @@ change the results about the nodes whose view of the data changed, and our shape
  - a node's own triples (those with it as subject),
  - the triples pointing at it (sh:targetObjectsOf targets; the rules count incoming ysv:reportedIn), and
  - the rdf:type of the nodes at either end of those triples (sh:class; the rules' "a ysv:Recommendation"),
+ - the triples of the statement nodes whose rdf:subject it is (the rule that figures, dates and counts are backed
+   by a statement node reads their rdf:predicate, rdf:object and dct:source),
 which is the context batches.plan gives each batch, and tests/test_shapes.py proves sufficient for every
 constraint. So with D the lines that differ between the graphs then and now (added or removed), the affected
 nodes are the subjects and objects of D, and, for a node whose rdf:type lines are in D, the nodes at the other
@@ -35,6 +37,7 @@ from ..pipeline import validation
 from . import screening
 
 TYPE = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+STATEMENT_SUBJECT = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#subject>"
 
 
 @dataclass
@@ -159,6 +162,9 @@ def plan(state: State | None, key: str, digests: dict[str, str], lines: dict[str
         nodes.update(s for s, _p, _o in map(_parts, incoming))
     about, incoming = _touching(nodes, lines, summaries)
     context = set(about) | set(incoming)
+    statements = {s for s, p, _o in map(_parts, incoming) if p == STATEMENT_SUBJECT}
+    if statements:
+        context.update(_touching(statements, lines, summaries, objects=False)[0])
     ends = {o for _s, _p, o in map(_parts, about) if o[:1] == b"<"} | {s for s, _p, _o in map(_parts, incoming)}
     types, _ = _touching(ends - nodes, lines, summaries, objects=False)
     context.update(line for line in types if _parts(line)[1] == TYPE)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from . import backing as backing_
 from . import releasing
 from .schema import DATASET_FIELDS, KINDS, RELEASE_FIELDS, SOURCE_FIELDS, BadValue, Field, convert, key_problem
 
@@ -55,6 +56,10 @@ class Record:
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.values.get(name, default)
+
+    def field_sources(self, name: str) -> list[str]:
+        """The documents the curator names as backing this field (field_sources: or the inline form); [] if none."""
+        return self.values.get("field_sources", {}).get(name, [])
 
     @property
     def sources(self) -> list[str]:
@@ -220,15 +225,25 @@ class _Reader:
         fields = self.mapping(node, where)
         if fields is None:
             return values, lines
+        backing: dict[str, list[str]] = {}  # field -> its sources, from field_sources: and the inline form
         for name, (key_node, value_node) in fields.items():
             spec = specs.get(name)
             if spec is None:
                 self.error(_line(key_node), name, f"is not a field of {where}")
                 continue
+            if spec.type == "field_sources":
+                backing_.read_map(self, value_node, backing, lines)
+                continue
+            if isinstance(value_node, yaml.MappingNode) and not spec.many and spec.type != "elements":
+                value_node = backing_.read_inline(self, value_node, name, backing, lines)
+                if value_node is None:
+                    continue
             value = self.value(value_node, name, spec)
             if value is not None:
                 values[name] = value
                 lines[name] = _line(key_node)
+        if backing:
+            values["field_sources"] = backing  # in the order written
         for name, spec in specs.items():
             if spec.required and name not in fields:
                 self.error(_line(node), name, f"is required in {where}")
@@ -459,14 +474,17 @@ def _parse_file(path: Path, display: str, data: bytes, events: list, errors: lis
             values, lines = reader.fields(item, specs, f"a record of {kind_name}")
             if len(errors) > n_errors or kind.key not in values:
                 continue
+            if not backing_.check_fields(reader, kind_name, values, lines):
+                continue
             key = values.pop(kind.key)
             events.extend(("error", e.path, e.line, e.field, e.message) for e in errors)
             errors.clear()
             events.append(("record", kind_name, key, values, lines, _line(item), str(path), display))
 
 
-def _err(record: Record, name: str, message: str) -> DataError:
-    return DataError(record.display, record.lines.get(name, record.line), name, message)  # type: ignore
+def _err(record: Record, name: str, message: str, line_of: str | None = None) -> DataError:
+    line = record.lines.get(line_of or name, record.line)
+    return DataError(record.display, line, name, message)  # type: ignore
 
 
 def _check_references(curated: Curated, errors: list[DataError], only: set[str] | None = None) -> None:
@@ -479,6 +497,14 @@ def _check_references(curated: Curated, errors: list[DataError], only: set[str] 
                 continue
             for name, spec in kind.fields.items():
                 if name not in record.values:
+                    continue
+                if spec.type == "field_sources":
+                    for backed, ids in record.values[name].items():
+                        for value in ids:
+                            if value not in curated.sources:
+                                where = f"field_sources.{backed}"
+                                errors.append(_err(record, where, f"no source folder is called '{value}'",
+                                                   f"{where}.{value}"))
                     continue
                 values = record.values[name] if spec.many else [record.values[name]]
                 for value in values:

@@ -15,6 +15,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, RDF, RDFS, SDO, SKOS, VOID, XSD
 
 from .load import Curated, Record
+from .statements import Facts, add_statements
 from ..rdf.terms import ID_SEGMENTS, INTERVAL, ONS_GEO, SDMX_ATTR, SDMX_DIM, Base
 
 
@@ -122,6 +123,15 @@ class _Mapper:
             self.record_iris[(record.kind, record.key)] = iri
         return iri
 
+    def fact_anchor(self, record: Record) -> str:
+        """The IRI a record's statement nodes hang from (statements.py): its own, or for a thing outside our base
+        (an ONS area, legislation) one under {base}id/area/ or {base}id/legislation/."""
+        if record.kind == "areas":
+            return f"{self.base.id}area/{record.key}"
+        if record.kind == "legislation":
+            return f"{self.base.id}legislation/{record.key.split('/id/', 1)[1].replace('/', '-')}"
+        return str(self.record_iri(record))
+
     def source_iri(self, source_id: str) -> URIRef:
         return self.id[f"source/{source_id}"]
 
@@ -132,25 +142,30 @@ class _Mapper:
         return self.mapped.graphs[name]
 
     # -- helpers ----------------------------------------------------------------------------------------------
-    def start(self, record: Record, *types: URIRef, label: str | None = None) -> tuple[Triples, URIRef]:
-        g = self.graph_for(record.source)
+    def start(self, record: Record, *types: URIRef, label: str | None = None,
+              label_from: tuple[str, ...] = ()) -> tuple[Facts, URIRef]:
+        """The record's graph (as Facts: each add names the fields that made the triple) and IRI, with its types,
+        label (from label_from's fields, or name, title or label), sources and note."""
+        g = self.facts = Facts(self.graph_for(record.source))
         s = self.record_iri(record)
         for t in types:
             g.add((s, RDF.type, t))
-        g.add((s, RDFS.label, self.en(label if label is not None else record.get("name") or record.get("title")
-                                 or record.get("label"))))
+        if label is None:
+            label_from = (next(n for n in ("name", "title", "label") if record.get(n)),)
+            label = record.get(label_from[0])
+        g.add((s, RDFS.label, self.en(label)), *label_from)
         for source_id in record.sources:
             g.add((s, DCTERMS.source, self.source_iri(source_id)))
         if record.get("note"):
-            g.add((s, SKOS.editorialNote, self.en(record.get("note"))))
+            g.add((s, SKOS.editorialNote, self.en(record.get("note"))), "note")
         return g, s
 
-    def refs(self, g: Triples, s: URIRef, p: URIRef, record: Record, name: str) -> None:
+    def refs(self, g: Facts, s: URIRef, p: URIRef, record: Record, name: str) -> None:
         values = record.get(name)
         if values is None:
             return
         for value in values if isinstance(values, list) else [values]:
-            g.add((s, p, self.iri(value)))
+            g.add((s, p, self.iri(value)), name)
 
     # -- the kinds --------------------------------------------------------------------------------------------
     def run(self, skip: frozenset = frozenset(), metadata: bool = True) -> Mapped:
@@ -168,6 +183,8 @@ class _Mapper:
                 self.references = references[source_id]
                 for record in index[source_id].get(kind, ()):
                     method(record)
+                    if "field_sources" in record.values:
+                        add_statements(self.facts, self.fact_anchor(record), record, self.source_iri)
         self.references = None
         if metadata:
             self.metadata()
@@ -200,39 +217,42 @@ class _Mapper:
         kind = r.get("kind")
         types = (self.ysv.PoliceAndCrimeCommissioner,) if kind == "police-and-crime-commissioner" \
             else ORG_KIND_TYPES[kind]
-        g, s = self.start(r, ORG.Organization, *types)
-        g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
+        g, s = self.start(r, ORG.Organization)
+        for t in types:
+            g.add((s, RDF.type, t), "kind")
+        g.add((s, SKOS.prefLabel, self.en(r.get("name"))), "name")
         if r.get("acronym"):
-            g.add((s, SKOS.altLabel, self.en(r.get("acronym"))))
+            g.add((s, SKOS.altLabel, self.en(r.get("acronym"))), "acronym")
         if r.get("govuk_slug"):
-            g.add((s, FOAF.page, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")))
+            g.add((s, FOAF.page, URIRef(f"https://www.gov.uk/government/organisations/{r.get('govuk_slug')}")),
+                  "govuk_slug")
         if r.get("homepage"):
-            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))))
+            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))), "homepage")
         self.refs(g, s, SDO.areaServed, r, "area")
 
     def groups(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.OrganisationGroup, FOAF.Group)
         if r.get("description"):
-            g.add((s, DCTERMS.description, self.en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))), "description")
 
     def people(self, r: Record) -> None:
         g, s = self.start(r, FOAF.Person, PROV.Agent)
-        g.add((s, FOAF.name, self.en(r.get("name"))))
+        g.add((s, FOAF.name, self.en(r.get("name"))), "name")
         if r.get("role"):
-            g.add((s, SDO.jobTitle, self.en(r.get("role"))))
+            g.add((s, SDO.jobTitle, self.en(r.get("role"))), "role")
         self.refs(g, s, ORG.memberOf, r, "member_of")
 
     def areas(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.PoliceForceArea, DCTERMS.Location)
         g.add((s, SKOS.notation, Literal(r.key)))
-        g.add((s, self.ysv.country, self.en(r.get("country"))))
+        g.add((s, self.ysv.country, self.en(r.get("country"))), "country")
 
     def forces(self, r: Record) -> None:
-        types = (self.ysv.TerritorialPoliceForce,) if r.get("territorial") else ()
-        g, s = self.start(r, self.ysv.PoliceForce, *types, ORG.Organization)
-        g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
+        g, s = self.start(r, self.ysv.PoliceForce, ORG.Organization)
+        g.add((s, SKOS.prefLabel, self.en(r.get("name"))), "name")
         g.add((s, self.ysv.policeUkId, Literal(r.key)))
         if r.get("territorial"):
+            g.add((s, RDF.type, self.ysv.TerritorialPoliceForce), "territorial")
             # data.police.uk lists the territorial forces (not BTP) at /api/forces/{id}
             g.add((s, RDFS.seeAlso, URIRef(f"https://data.police.uk/api/forces/{r.key}")))
         self.refs(g, s, SDO.areaServed, r, "area")
@@ -240,44 +260,47 @@ class _Mapper:
     def vrus(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.ViolenceReductionUnit, ORG.Organization)
         if r.get("name_known", True):
-            g.add((s, SKOS.prefLabel, self.en(r.get("name"))))
+            g.add((s, SKOS.prefLabel, self.en(r.get("name"))), "name")
         else:
-            g.add((s, self.ysv.nameKnown, Literal(False)))
+            g.add((s, self.ysv.nameKnown, Literal(False)), "name_known")
         self.refs(g, s, SDO.areaServed, r, "area")
-        g.add((s, self.ysv.fundingStartYear, Literal(str(r.get("funded_from")), datatype=XSD.gYear)))
+        g.add((s, self.ysv.fundingStartYear, Literal(str(r.get("funded_from")), datatype=XSD.gYear)), "funded_from")
         if r.get("homepage"):
-            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))))
+            g.add((s, FOAF.homepage, URIRef(r.get("homepage"))), "homepage")
 
     def reports(self, r: Record) -> None:
         cls = self.ysv.InspectionReport if r.get("kind") == "inspection-report" else self.ysv.ResearchReport
-        g, s = self.start(r, cls, self.ysv.Publication)
-        g.add((s, DCTERMS.title, self.en(r.get("title"))))
+        g, s = self.start(r, self.ysv.Publication)
+        g.add((s, RDF.type, cls), "kind")
+        g.add((s, DCTERMS.title, self.en(r.get("title"))), "title")
         self.refs(g, s, DCTERMS.publisher, r, "publisher")
-        g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)))
+        g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)), "issued")
         for url in r.get("urls"):
-            g.add((s, SDO.url, URIRef(url)))
+            g.add((s, SDO.url, URIRef(url)), "urls")
         if r.get("licence"):
-            g.add((s, DCTERMS.license, URIRef(r.get("licence"))))
+            g.add((s, DCTERMS.license, URIRef(r.get("licence"))), "licence")
         self.refs(g, s, self.ysv.companionOf, r, "companion_of")
         self.refs(g, s, PROV.wasGeneratedBy, r, "inspection")
         if r.get("recommendations_stated") is not None:
             g.add((s, self.ysv.statedRecommendationCount,
-                   Literal(r.get("recommendations_stated"), datatype=XSD.nonNegativeInteger)))
+                   Literal(r.get("recommendations_stated"), datatype=XSD.nonNegativeInteger)), "recommendations_stated")
         if r.get("description"):
-            g.add((s, DCTERMS.description, self.en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))), "description")
 
     def sections(self, r: Record) -> None:
         number = r.get("number")
         label = f"{number} {r.get('title')}" if number else r.get("title")
-        g, s = self.start(r, self.ysv.ReportSection, label=label)
-        g.add((s, DCTERMS.title, self.en(r.get("title"))))
+        g, s = self.start(r, self.ysv.ReportSection, label=label,
+                          label_from=("number", "title") if number else ("title",))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))), "title")
         if number:
-            g.add((s, DCTERMS.identifier, Literal(number)))
-        g.add((s, DCTERMS.isPartOf, self.iri(r.get("parent") or r.get("report"))))
+            g.add((s, DCTERMS.identifier, Literal(number)), "number")
+        g.add((s, DCTERMS.isPartOf, self.iri(r.get("parent") or r.get("report"))),
+              "parent" if r.get("parent") else "report")
         if r.get("parent"):
             # every section is also part of the report itself, so a one-hop query finds all of them
-            g.add((s, DCTERMS.isPartOf, self.iri(r.get("report"))))
-        g.add((s, SDO.position, Literal(r.get("order"), datatype=XSD.integer)))
+            g.add((s, DCTERMS.isPartOf, self.iri(r.get("report"))), "report")
+        g.add((s, SDO.position, Literal(r.get("order"), datatype=XSD.integer)), "order")
         self.refs(g, s, self.ysv.theme, r, "theme")
 
     def inspections(self, r: Record) -> None:
@@ -287,37 +310,39 @@ class _Mapper:
                            ("areas_with_vru", self.ysv.areasInspectedWithVRU),
                            ("areas_without_vru", self.ysv.areasInspectedWithoutVRU)):
             if r.get(name) is not None:
-                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)))
+                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)), name)
         self.refs(g, s, self.ysv.inspectedArea, r, "inspected_areas")
         status = {"unknown": "MembershipUnknown", "partial": "MembershipPartial", "complete": "MembershipComplete"}
-        g.add((s, self.ysv.inspectedAreasStatus, self.ysv[status[r.get("inspected_areas_status")]]))
+        g.add((s, self.ysv.inspectedAreasStatus, self.ysv[status[r.get("inspected_areas_status")]]),
+              "inspected_areas_status")
         if r.get("description"):
-            g.add((s, DCTERMS.description, self.en(r.get("description"))))
+            g.add((s, DCTERMS.description, self.en(r.get("description"))), "description")
 
     def activities(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.InspectionActivity, PROV.Activity)
         self.refs(g, s, self.ysv.partOfInspection, r, "inspection")
-        g.add((s, DCTERMS.description, self.en(r.get("description"))))
+        g.add((s, DCTERMS.description, self.en(r.get("description"))), "description")
         self.refs(g, s, PROV.wasAssociatedWith, r, "carried_out_by")
         if r.get("participants"):
-            g.add((s, self.ysv.participants, self.en(r.get("participants"))))
+            g.add((s, self.ysv.participants, self.en(r.get("participants"))), "participants")
 
     def themes(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.Theme, SKOS.Concept)
         scheme = self.id["scheme/themes"]
-        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
-        g.add((s, SKOS.definition, self.en(r.get("definition"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))), "label")
+        g.add((s, SKOS.definition, self.en(r.get("definition"))), "definition")
         g.add((s, SKOS.inScheme, scheme))
         if r.get("top"):
-            g.add((s, SKOS.topConceptOf, scheme))
+            g.add((s, SKOS.topConceptOf, scheme), "top")
         self.refs(g, s, SKOS.broader, r, "broader")
         self.refs(g, s, SKOS.related, r, "related")
         self.refs(g, s, SDO.subjectOf, r, "section")
 
     def findings(self, r: Record) -> None:
-        types = (self.ysv.HeadlineFinding,) if r.get("level") == "headline" else ()
-        g, s = self.start(r, self.ysv.Finding, *types)
-        g.add((s, DCTERMS.description, self.en(r.get("statement"))))
+        g, s = self.start(r, self.ysv.Finding)
+        if r.get("level") == "headline":
+            g.add((s, RDF.type, self.ysv.HeadlineFinding), "level")
+        g.add((s, DCTERMS.description, self.en(r.get("statement"))), "statement")
         self.refs(g, s, self.ysv.reportedIn, r, "report")
         self.refs(g, s, self.ysv.inSection, r, "section")
         self.refs(g, s, self.ysv.theme, r, "themes")
@@ -327,33 +352,34 @@ class _Mapper:
     def recommendations(self, r: Record) -> None:
         described = r.get("status") == "described"
         label = r.get("label") or f"Recommendation whose content is unknown ({r.key})"
-        g, s = self.start(r, self.ysv.Recommendation, label=label)
-        g.add((s, self.ysv.descriptionStatus, self.ysv.Described if described else self.ysv.Undescribed))
+        g, s = self.start(r, self.ysv.Recommendation, label=label, label_from=("label",) if r.get("label") else ())
+        g.add((s, self.ysv.descriptionStatus, self.ysv.Described if described else self.ysv.Undescribed), "status")
         if r.get("statement"):
-            g.add((s, DCTERMS.description, self.en(r.get("statement"))))
+            g.add((s, DCTERMS.description, self.en(r.get("statement"))), "statement")
         self.refs(g, s, self.ysv.reportedIn, r, "report")
         self.refs(g, s, self.ysv.addressedTo, r, "addressed_to")
         if r.get("deadline"):
-            g.add((s, self.ysv.deadline, Literal(r.get("deadline"), datatype=XSD.date)))
+            g.add((s, self.ysv.deadline, Literal(r.get("deadline"), datatype=XSD.date)), "deadline")
         self.refs(g, s, self.ysv.answersFinding, r, "answers")
         self.refs(g, s, self.ysv.instrument, r, "instruments")
 
     def responses(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.Response, self.ysv.Publication)
-        g.add((s, DCTERMS.title, self.en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))), "title")
         self.refs(g, s, self.ysv.respondsTo, r, "report")
         self.refs(g, s, DCTERMS.creator, r, "author")
         if r.get("issued"):
-            g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)))
-        g.add((s, SDO.url, URIRef(r.get("url"))))
+            g.add((s, DCTERMS.issued, Literal(r.get("issued"), datatype=XSD.date)), "issued")
+        g.add((s, SDO.url, URIRef(r.get("url"))), "url")
         self.refs(g, s, SDO.recipient, r, "addressed_to")
         self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
         self.refs(g, s, SDO.author, r, "signed_by")
 
     def response_statements(self, r: Record) -> None:
         text = r.get("text")
-        g, s = self.start(r, self.ysv.ResponseStatement, label=text if len(text) <= 120 else text[:117] + "...")
-        g.add((s, DCTERMS.description, self.en(text)))
+        g, s = self.start(r, self.ysv.ResponseStatement, label=text if len(text) <= 120 else text[:117] + "...",
+                          label_from=("text",))
+        g.add((s, DCTERMS.description, self.en(text)), "text")
         self.refs(g, s, self.ysv.statementOf, r, "response")
         self.refs(g, s, self.ysv.addressesRecommendation, r, "recommendations")
         self.refs(g, s, self.ysv.addressesFinding, r, "findings")
@@ -365,19 +391,21 @@ class _Mapper:
         g.add((s, QB.dataSet, self.id["dataset/figures"]))
         value = r.get("value")
         g.add((s, self.ysv.value, Literal(value, datatype=XSD.integer) if isinstance(value, int)
-               else Literal(Decimal(value), datatype=XSD.decimal)))
+               else Literal(Decimal(value), datatype=XSD.decimal)), "value")
         units = {"offence": "Offences", "police-force-area": "PoliceForceAreas", "document": "Documents",
                  "person": "People", "gbp": "PoundsSterling", "year": "Years", "unit": "ViolenceReductionUnits"}
-        g.add((s, SDMX_ATTR.unitMeasure, self.ysv[units[r.get("unit")]]))
+        g.add((s, SDMX_ATTR.unitMeasure, self.ysv[units[r.get("unit")]]), "unit")
         qualifiers = {"exact": "Exactly", "more-than": "MoreThan", "approximately": "Approximately"}
-        g.add((s, self.ysv.valueQualifier, self.ysv[qualifiers[r.get("qualifier", "exact")]]))
+        g.add((s, self.ysv.valueQualifier, self.ysv[qualifiers[r.get("qualifier", "exact")]]),
+              *(("qualifier",) if r.get("qualifier") else ()))
         period = self._period(r)
         if period is not None:
-            g.add((s, SDMX_DIM.refPeriod, period))
+            fields = [n for n in ("year", "financial_year", "period_start", "period_end") if r.get(n)]
+            g.add((s, SDMX_DIM.refPeriod, period), *fields)
             self._describe_period(g, period, r)
         self.refs(g, s, SDMX_DIM.refArea, r, "area")
         if r.get("area_description"):
-            g.add((s, self.ysv.areaDescription, self.en(r.get("area_description"))))
+            g.add((s, self.ysv.areaDescription, self.en(r.get("area_description"))), "area_description")
         self.refs(g, s, self.ysv.reportedIn, r, "reported_in")
         self.refs(g, s, DCTERMS.subject, r, "subjects")
 
@@ -399,64 +427,67 @@ class _Mapper:
             duration = f"P{(after - start).days}D"
         return INTERVAL[f"gregorian-interval/{start.isoformat()}T00:00:00/{duration}"]
 
-    def _describe_period(self, g: Triples, period: URIRef, r: Record) -> None:
+    def _describe_period(self, g: Facts, period: URIRef, r: Record) -> None:
         if r.get("year"):
             year = r.get("year")
             start, end, label = dt.date(year, 1, 1), dt.date(year, 12, 31), str(year)
+            made_by = {"start": ("year",), "end": ("year",)}
         elif r.get("financial_year"):
             first = int(r.get("financial_year")[:4])
             start, end = dt.date(first, 4, 1), dt.date(first + 1, 3, 31)
             label = f"financial year {first}/{str(first + 1)[2:]}"
+            made_by = {"start": ("financial_year",), "end": ("financial_year",)}
         else:
             start, end = r.get("period_start"), r.get("period_end")
             label = f"{start.day} {calendar.month_name[start.month]} {start.year} to " \
                     f"{end.day} {calendar.month_name[end.month]} {end.year}"
+            made_by = {"start": ("period_start",), "end": ("period_end",)}
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))
-        g.add((period, RDFS.label, self.en(label)))
-        g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)))
-        g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)))
+        g.add((period, RDFS.label, self.en(label)), *sorted(set(made_by["start"] + made_by["end"])))
+        g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)), *made_by["start"])
+        g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)), *made_by["end"])
         for source_id in r.sources:
             g.add((period, DCTERMS.source, self.source_iri(source_id)))
 
     def instruments(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.PowerOrInstrument, SKOS.Concept)
         scheme = self.id["scheme/powers-and-instruments"]
-        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
-        g.add((s, SKOS.definition, self.en(r.get("definition"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))), "label")
+        g.add((s, SKOS.definition, self.en(r.get("definition"))), "definition")
         g.add((s, SKOS.inScheme, scheme))
         g.add((s, SKOS.topConceptOf, scheme))
         kinds = {"power": "Power", "order": "Order", "injunction": "Injunction", "duty": "StatutoryDuty",
                  "outcome-code": "OutcomeCode"}
-        g.add((s, self.ysv.instrumentKind, self.ysv[kinds[r.get("kind")]]))
+        g.add((s, self.ysv.instrumentKind, self.ysv[kinds[r.get("kind")]]), "kind")
         if r.get("notation"):
-            g.add((s, SKOS.notation, Literal(r.get("notation"))))
+            g.add((s, SKOS.notation, Literal(r.get("notation"))), "notation")
         if r.get("official_wording"):
-            g.add((s, self.ysv.officialWording, self.en(r.get("official_wording"))))
+            g.add((s, self.ysv.officialWording, self.en(r.get("official_wording"))), "official_wording")
         if r.get("in_use_from"):
-            g.add((s, self.ysv.inUseFrom, Literal(r.get("in_use_from"), datatype=XSD.date)))
+            g.add((s, self.ysv.inUseFrom, Literal(r.get("in_use_from"), datatype=XSD.date)), "in_use_from")
         for uri in r.get("legislation", []):
-            g.add((s, self.ysv.legalBasis, URIRef(uri)))
+            g.add((s, self.ysv.legalBasis, URIRef(uri)), "legislation")
 
     def legislation(self, r: Record) -> None:
         g, s = self.start(r, SDO.Legislation)
-        g.add((s, DCTERMS.title, self.en(r.get("title"))))
+        g.add((s, DCTERMS.title, self.en(r.get("title"))), "title")
         if r.get("part_of"):
-            g.add((s, DCTERMS.isPartOf, URIRef(r.get("part_of"))))
+            g.add((s, DCTERMS.isPartOf, URIRef(r.get("part_of"))), "part_of")
 
     def definitions(self, r: Record) -> None:
         g, s = self.start(r, self.ysv.WorkingDefinition, SKOS.Concept)
-        g.add((s, SKOS.prefLabel, self.en(r.get("label"))))
-        g.add((s, SKOS.definition, self.en(r.get("definition"))))
+        g.add((s, SKOS.prefLabel, self.en(r.get("label"))), "label")
+        g.add((s, SKOS.definition, self.en(r.get("definition"))), "definition")
         for name, prop in (("min_age", self.ysv.minimumAge), ("max_age", self.ysv.maximumAge)):
             if r.get(name) is not None:
-                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)))
+                g.add((s, prop, Literal(r.get(name), datatype=XSD.nonNegativeInteger)), name)
         for element in r.get("elements", []):
             e = self.id[f"definition/{element['id']}"]
-            g.add((s, self.ysv.definitionElement, e))
+            g.add((s, self.ysv.definitionElement, e), "elements")
             g.add((e, RDF.type, self.ysv.DefinitionElement))
             g.add((e, RDF.type, SKOS.Concept))
-            g.add((e, RDFS.label, self.en(element["label"])))
-            g.add((e, SKOS.prefLabel, self.en(element["label"])))
+            g.add((e, RDFS.label, self.en(element["label"])), "elements")
+            g.add((e, SKOS.prefLabel, self.en(element["label"])), "elements")
             g.add((e, SKOS.broader, s))
             for source_id in r.sources:
                 g.add((e, DCTERMS.source, self.source_iri(source_id)))

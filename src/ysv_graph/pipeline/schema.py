@@ -22,7 +22,8 @@ class Field:
     """One field of a record.
 
     type: str | text | int | number | bool | date | datetime | year | url | enum | ref | source | legislation
-          | financial_year | elements | release, and id | code | uri for a record's key (what each holds: convert)
+          | financial_year | elements | release | field_sources, and id | code | uri for a record's key (what each
+          holds: convert; field_sources and elements are mappings, read by load._Reader)
     many: the value is a list of such values.
     refs: for type ref, the kinds the id may name.
     """
@@ -46,7 +47,9 @@ def _f(type_: str, required: bool = False, many: bool = False, refs=(), choices=
 
 
 AGENTS = ("organisations", "groups", "people", "forces", "vrus")
-COMMON = {"sources": _f("source", many=True), "note": _f("text")}
+# field_sources: {field: [source ids]}, the documents that back each field (statement-level provenance); a field
+# may also be written {value: X, sources: [ids]} (load.py puts both into values["field_sources"])
+COMMON = {"sources": _f("source", many=True), "note": _f("text"), "field_sources": _f("field_sources")}
 
 SOURCE_FIELDS = {
     "title": _f("str", True),

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .profiles import MEDIA_TYPES, Profile, Views, representation_link, schema_jsonld, script_json
-from .repository import RDF_TYPE, Repository
+from .repository import RDF_TYPE, SOURCE, STATEMENT_PARTS, Repository
 from ..rdf.terms import Base
 from ..settings import SETTINGS
 
@@ -73,6 +73,8 @@ class Linker:
     def doc_path(self, iri: str) -> str | None:
         """The site path (no suffix) of the page about iri, or None when we have no page for it."""
         base = self.base.iri
+        if iri.startswith(base) and "#" in iri:
+            return None  # a statement node (id/...#fact-...) or another hash IRI: no page of its own
         if iri.startswith(base + "graph/") and not self.static:
             return "doc/graph/" + iri[len(base) + 6:]  # the server serves named graphs; the static site does not
         if iri.startswith(base) and not self.repo.is_described(ox.NamedNode(iri)):
@@ -133,8 +135,7 @@ class Value:
     text: str
     href: str | None = None
     note: str = ""  # language or datatype
-    source: str | None = None
-    source_href: str | None = None
+    backed_by: list[tuple[str, str | None]] = field(default_factory=list)  # (label, href) of each document
     inferred: bool = False
 
 
@@ -157,11 +158,9 @@ class Pages:
         self.views = Views(repo, lambda iri: None if (path := server.doc_path(iri)) is None else self.base.iri + path)
 
     # --- models ---------------------------------------------------------------------------------------------
-    def _value(self, term, link: Linker, graph=None, inferred=False) -> Value:
-        source = self.repo.source_of_graph(graph) if isinstance(graph, ox.NamedNode) else None
+    def _value(self, term, link: Linker, backed_by=(), inferred=False) -> Value:
         value = Value(text="", inferred=inferred)
-        if source is not None:
-            value.source, value.source_href = self.repo.label(source), link.href(source.value)
+        value.backed_by = [(self.repo.label(source), link.href(source.value)) for source in backed_by]
         if isinstance(term, ox.NamedNode):
             value.text, value.href = self.repo.label(term), link.href(term.value)
             if value.text == term.value:
@@ -177,14 +176,19 @@ class Pages:
         return value
 
     def _rows(self, quads, link: Linker, inferred=False) -> list[Row]:
+        """One row per property (but rdf:type and dct:source, shown apart), each value once, with the documents
+        that statement nodes cite for that exact triple."""
         rows: dict[str, Row] = {}
+        seen = set()
         for quad in quads:
-            if quad.predicate == RDF_TYPE:
+            if quad.predicate in (RDF_TYPE, SOURCE) or (quad.predicate, quad.object) in seen:
                 continue
+            seen.add((quad.predicate, quad.object))
             key = quad.predicate.value
             if key not in rows:
                 rows[key] = Row(self.repo.label(quad.predicate), link.href(key))
-            rows[key].values.append(self._value(quad.object, link, quad.graph_name, inferred))
+            backed_by = () if inferred else self.repo.backing(quad.subject, quad.predicate, quad.object)
+            rows[key].values.append(self._value(quad.object, link, backed_by, inferred))
         return sorted(rows.values(), key=lambda r: r.predicate.lower())
 
     def resource(self, iri: str, link: Linker) -> str:
@@ -198,9 +202,11 @@ class Pages:
         inferred_types = sorted({q.object.value for q in self.repo.entailed(node) if q.predicate == RDF_TYPE}
                                 - set(types))
         incoming = [(self.repo.label(q.subject), link.href(q.subject.value), self.repo.label(q.predicate))
-                    for q in self.repo.incoming(node) if isinstance(q.subject, ox.NamedNode)]
-        sources = sorted({(self.repo.label(s), link.href(s.value)) for s in
-                          (self.repo.source_of_graph(q.graph_name) for q in quads) if s is not None})
+                    for q in self.repo.incoming(node) if isinstance(q.subject, ox.NamedNode)
+                    and q.predicate not in STATEMENT_PARTS and not self.repo.is_statement(q.subject)]
+        # the record's own sources (its dct:source), which stand for every fact no statement node backs
+        sources = sorted({(self.repo.label(q.object), link.href(q.object.value)) for q in quads
+                          if q.predicate == SOURCE and isinstance(q.object, ox.NamedNode)})
         doc_path = link.doc_path(iri)
         # the static site has no RDF per resource (the dumps hold it all); the server has every format
         formats = [] if link.static or doc_path is None else [

@@ -20,6 +20,8 @@ LABELS = (
     ox.NamedNode("http://xmlns.com/foaf/0.1/name"),
 )
 SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+STATEMENT_PARTS = tuple(ox.NamedNode(_RDF + name) for name in ("subject", "predicate", "object"))
 
 
 class Repository:
@@ -56,6 +58,33 @@ class Repository:
         if graph.value.startswith(prefix):
             return ox.NamedNode(self.base.iri + "id/source/" + graph.value[len(prefix):])
         return None
+
+    # --- statement-level provenance (pipeline/statements.py) -----------------------------------------------
+    @cached_property
+    def _statements(self) -> tuple[dict, frozenset]:
+        """(s, p, o) -> the documents its statement nodes cite (dct:source), and the statement nodes; only a node
+        with all of rdf:subject, rdf:predicate and rdf:object in asserted data counts."""
+        backed: dict[tuple, set] = {}
+        nodes = set()
+        subject, predicate, object_ = STATEMENT_PARTS
+        for quad in self.store.quads_for_pattern(None, subject, None, None):
+            node = quad.subject
+            if not self._in_data(quad):
+                continue
+            p, o = self.value(node, predicate.value), self.value(node, object_.value)
+            if p is None or o is None:
+                continue
+            nodes.add(node)
+            sources = {q.object for q in self.store.quads_for_pattern(node, SOURCE, None, None) if self._in_data(q)}
+            backed.setdefault((quad.object, p, o), set()).update(sources)
+        return backed, frozenset(nodes)
+
+    def backing(self, subject, predicate, object_) -> list[ox.NamedNode]:
+        """The documents that statement nodes cite for this exact triple (none: only the record's sources)."""
+        return sorted(self._statements[0].get((subject, predicate, object_), ()), key=lambda n: n.value)
+
+    def is_statement(self, node) -> bool:
+        return node in self._statements[1]
 
     # --- lookups --------------------------------------------------------------------------------------------
     def _in_data(self, quad: ox.Quad) -> bool:
