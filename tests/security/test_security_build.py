@@ -149,8 +149,9 @@ def test_a_value_later_stages_cannot_handle_is_a_data_error(case, mode, data_cop
 
 def test_a_released_time_past_the_years_is_a_data_error(data_copy, tmp_path, capsys):
     path = data_copy / "dataset.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("released: 2026-11-28T00:00:00Z",
-                                                              "released: 9999-12-31T23:59:59Z"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    released = re.search(r"^  released: \S+$", text, re.M).group()  # this release's time, whatever it is
+    path.write_text(text.replace(released, "  released: 9999-12-31T23:59:59Z"), encoding="utf-8")
     error = _one_error(data_copy, tmp_path, "plain", capsys)
     assert re.match(r"^data/dataset\.yaml:\d+: released: '9999-12-31T23:59:59Z' is outside the years", error), error
 
