@@ -110,7 +110,16 @@ def _field(name: str, value, indent: str) -> list[str]:
     return [line]
 
 
-def records_yaml(kind: str, records: list[dict], comment: str | None = None) -> str:
+# the fields whose values shapes/ requires a statement-level source for (figure values, dates, counts: the rule
+# ysvsh:Dataset-figuresDatesCountsBackedByStatements); a synthetic folder's document backs them all
+STATED_FIELDS = ("value", "period_start", "period_end", "year", "financial_year", "issued", "deadline",
+                 "areas_inspected", "areas_with_vru", "areas_without_vru", "recommendations_stated", "funded_from",
+                 "in_use_from")
+
+
+def records_yaml(kind: str, records: list[dict], comment: str | None = None, backed_by: str | None = None) -> str:
+    """The records as YAML; backed_by: the source folder that states their figures, dates and counts
+    (field_sources)."""
     lines = [f"# {comment}"] if comment else []
     lines.append(f"{kind}:")
     for record in records:
@@ -123,6 +132,10 @@ def records_yaml(kind: str, records: list[dict], comment: str | None = None) -> 
                 out[0] = "  - " + out[0][4:]
                 first = False
             lines.extend(out)
+        stated = [name for name in STATED_FIELDS if record.get(name) is not None] if backed_by else []
+        if stated:
+            lines.append("    field_sources:")
+            lines.extend(f"      {name}: [{backed_by}]" for name in stated)
     return "\n".join(lines) + "\n"
 
 
@@ -618,7 +631,7 @@ def report_folders(number: int, seed: int, ref: Reference) -> dict[str, dict[str
                 "note": f"Synthetic {kind} written by {GENERATOR} (seed {seed}); it is no real commissioner's "
                         "response and states no real fact.",
             }),
-            "responses.yaml": records_yaml("responses", [response]),
+            "responses.yaml": records_yaml("responses", [response], backed_by=rfolder),
             "response_statements.yaml": records_yaml("response_statements", statements),
         }
 
@@ -636,14 +649,14 @@ def report_folders(number: int, seed: int, ref: Reference) -> dict[str, dict[str
             "note": f"Synthetic report number {tag} written by {GENERATOR} (seed {seed}) for benchmarks; it describes "
                     "no real inspection and every fact in this folder is generated.",
         }),
-        "reports.yaml": records_yaml("reports", [report]),
-        "inspections.yaml": records_yaml("inspections", [inspection]),
+        "reports.yaml": records_yaml("reports", [report], backed_by=folder),
+        "inspections.yaml": records_yaml("inspections", [inspection], backed_by=folder),
         "activities.yaml": records_yaml("activities", activities),
         "sections.yaml": records_yaml("sections", sections, "Synthetic section titles, generated."),
         "themes.yaml": records_yaml("themes", themes),
         "findings.yaml": records_yaml("findings", findings),
-        "recommendations.yaml": records_yaml("recommendations", recommendations),
-        "figures.yaml": records_yaml("figures", figures),
+        "recommendations.yaml": records_yaml("recommendations", recommendations, backed_by=folder),
+        "figures.yaml": records_yaml("figures", figures, backed_by=folder),
     }
     return folders
 

@@ -27,6 +27,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 import pytest
+import yaml
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
@@ -133,14 +134,22 @@ class Data:
         return len(found)
 
     def replace(self, s, p, o) -> None:
-        """s's values of p become o alone, stated where the first of them was."""
+        """s's values of p become o alone, stated where the first of them was; a statement node that backed one of
+        them backs o instead (as when a curator edits a value that names its sources)."""
         graph = next(name for name, _t in self.triples(s, p))
+        for old in self.values(s, p):
+            for _name, (statement, _p, _o) in list(self.triples(None, ns("rdf", "subject"), s)):
+                if self.values(statement, ns("rdf", "predicate")) == [p] and \
+                        self.values(statement, ns("rdf", "object")) == [old]:
+                    self.replace(statement, ns("rdf", "object"), o)
         self.remove(s, p)
         self.add(s, p, o, graph)
 
     def copy(self, source, to, graph: str | None = None, without=()) -> None:
         """Every triple about source, stated again about `to` (in graph, or where it was), but those of `without`."""
-        for name, (_s, p, o) in list(self.triples(source)):
+        found = list(self.triples(source))
+        assert found, f"nothing to copy: {source}"
+        for name, (_s, p, o) in found:
             if p not in without:
                 self.add(to, p, o, graph or name)
 
@@ -180,7 +189,9 @@ def case(case_id: str, *components: str, quick: bool = False, dataset: bool = Fa
 
 INSPECTION = _term(ID + "inspection/syv-inspection")
 DATASET = _term(ID + "dataset/ysv")
-BUILD = _term(ID + "dataset/ysv/build/0.1.0")
+# the build of the release in data/dataset.yaml (the version read as the loader reads it)
+BUILD = _term(ID + "dataset/ysv/build/" + yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "data" / "dataset.yaml").read_text(encoding="utf-8"))["dataset"]["version"])
 AREA = _term("http://statistics.data.gov.uk/id/statistical-geography/E23000001")
 
 
