@@ -35,7 +35,7 @@ from . import negotiation
 from . import querying
 from . import search
 from . import search_endpoint
-from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
+from .negotiation import BY_MEDIA_TYPE, GRAPH_FORMATS, RESOURCE_FORMATS, SOLUTIONS_FORMATS
 from .pages import Linker, Pages, ResultTable, Value, iri_for_doc_path
 from .releases import Releases, current_version
 from .profiles import link_header, not_offered, profile_names
@@ -152,10 +152,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
             answered = site.releases.answer(request, path, error)
             if answered is not None:
                 return answered
-        explicit = None
-        stem, dot, suffix = path.rpartition(".")
-        if dot and suffix in BY_SUFFIX and "/" not in suffix:
-            explicit, path = BY_SUFFIX[suffix], stem
+        path, explicit = negotiation.split_suffix(path)
         params = request.query_params
         asked = negotiation.parse_accept_profile(params.get("_profile") if "_profile" in params
                                                  else request.headers.get("accept-profile"))
@@ -192,8 +189,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
             if chosen_iri is None:
                 return error(request, 406, not_offered(offered), links)
             profile = next(p for p in offered if p.iri == chosen_iri)
-            fmt = explicit or BY_MEDIA_TYPE.get(negotiation.choose(
-                accept, [f.media_type for f in RESOURCE_FORMATS], negotiation.RESOURCE_ALIASES) or "")
+            fmt = negotiation.resource_format(accept, explicit)
             if fmt is None:
                 return error(request, 406, "Available as: " + ", ".join(f.media_type for f in RESOURCE_FORMATS),
                              links)
@@ -215,7 +211,7 @@ def create_app(out_dir: Path | str = "out", base: Base = Base(), query_timeout: 
                                     prefixes=_used_prefixes(triples, site.prefixes)
                                     if fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML,
                                                           ox.RdfFormat.JSON_LD) else None)
-            media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
+            media = negotiation.content_type(fmt.media_type)
             return _respond(request, body, media, path, vary, etag=etag, extra=headers)
         return error(request, 404, f"Nothing is known about {candidates[0]}")
 

@@ -41,6 +41,25 @@ GRAPH_FORMATS = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/ld+json": ox.RdfFormat.JSON_LD,
 }
+def split_suffix(path: str) -> tuple[str, Format | None]:
+    """A /doc/ path without its format suffix (.ttl, .html, ...), and the format the suffix asks for (None: none)."""
+    stem, dot, suffix = path.rpartition(".")
+    if dot and suffix in BY_SUFFIX and "/" not in suffix:
+        return stem, BY_SUFFIX[suffix]
+    return path, None
+
+
+def resource_format(accept: str | None, explicit: Format | None = None) -> Format | None:
+    """The representation of a resource to send: the suffix's, else the best for Accept; None means 406."""
+    return explicit or BY_MEDIA_TYPE.get(choose(accept, [f.media_type for f in RESOURCE_FORMATS],
+                                                RESOURCE_ALIASES) or "")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header for a media type: text types say their charset."""
+    return media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
+
+
 SPARQL_ALIASES = {"application/json": "application/sparql-results+json", "application/xml":
                   "application/sparql-results+xml", "text/plain": "application/n-triples"}
 RESOURCE_ALIASES = {"application/json": "application/ld+json", "application/xhtml+xml": "text/html",

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import negotiation
-from .negotiation import BY_MEDIA_TYPE, BY_SUFFIX, RESOURCE_FORMATS
+from .negotiation import RESOURCE_FORMATS
 from .pages import Linker, Pages, iri_for_doc_path
 from .repository import Repository
 from ..rdf.terms import Base
@@ -63,15 +63,10 @@ class Releases:
             return error(request, 400, f"Bad request: a version is written like 0.1.0. {self.held()}")
         if version not in self.files:
             return error(request, 404, f"Release {version} is not held here. {self.held()}")
-        explicit = None
-        stem, dot, suffix = path.rpartition(".")
-        if dot and suffix in BY_SUFFIX and "/" not in suffix:
-            explicit, path = BY_SUFFIX[suffix], stem
+        path, explicit = negotiation.split_suffix(path)
         if path.endswith("/"):
             return error(request, 404, f"Index pages are of the current release only. {self.held()}")
-        fmt = explicit or BY_MEDIA_TYPE.get(negotiation.choose(
-            request.headers.get("accept"), [f.media_type for f in RESOURCE_FORMATS],
-            negotiation.RESOURCE_ALIASES) or "")
+        fmt = negotiation.resource_format(request.headers.get("accept"), explicit)
         if fmt is None:
             return error(request, 406, "Available as: " + ", ".join(f.media_type for f in RESOURCE_FORMATS))
         repo, pages = self.release(version)
@@ -90,7 +85,7 @@ class Releases:
                 page = pages.resource(iri, Linker(repo)).replace('<main id="main">', '<main id="main">\n' + note, 1)
                 return Response(page, media_type="text/html; charset=utf-8", headers=headers)
             body = ox.serialize(repo.describe(node), format=fmt.rdf_format)
-            media = fmt.media_type + ("; charset=utf-8" if fmt.media_type.startswith("text/") else "")
+            media = negotiation.content_type(fmt.media_type)
             return Response(body, media_type=media, headers=headers)
         return error(request, 404, f"Nothing was known about {iri_for_doc_path(self.base, path)[0]} in release "
                                    f"{version}. {self.held()}")
